@@ -1,0 +1,219 @@
+//! The block executor: stateless checks, then stateful checks and apply, module by module.
+//!
+//! Execution is a pure function of (state read through a [`Snapshot`], block): it returns
+//! the writes to commit and one receipt per transaction. It never touches disk, so the node,
+//! the simulator and the tests all run the same code.
+
+pub mod bank;
+pub mod keys;
+pub mod memory;
+pub mod overlay;
+
+use accord_types::{Action, Address, Event, Reject, SignedTx, TxHash};
+pub use bank::{Account, Supply};
+pub use keys::StateKey;
+pub use overlay::{Overlay, Snapshot};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// A failure that is the program's fault, not the transaction's: the node must stop
+/// before it commits anything.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ExecError {
+    #[error("state key {0} was read but not declared in the read set")]
+    UndeclaredRead(String),
+    #[error("stored value under {key} does not decode: {reason}")]
+    CorruptValue { key: String, reason: String },
+    #[error("invariant broken for asset {symbol}: supply changed by {supply_delta}, balances by {balance_delta}")]
+    SupplyInvariant { symbol: String, supply_delta: i128, balance_delta: i128 },
+}
+
+/// What failed inside a transaction: a rule (rejected, nothing applied) or the program.
+#[derive(Debug)]
+pub enum Failure {
+    Reject(Reject),
+    Fatal(ExecError),
+}
+
+impl From<Reject> for Failure {
+    fn from(r: Reject) -> Self {
+        Failure::Reject(r)
+    }
+}
+
+impl From<ExecError> for Failure {
+    fn from(e: ExecError) -> Self {
+        Failure::Fatal(e)
+    }
+}
+
+/// Block context every module sees.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockInfo {
+    pub height: u64,
+    pub timestamp_ms: u64,
+}
+
+/// The shape every economic module has.
+///
+/// `check_stateless` must not read state; `read_keys` must name every key `apply` may read
+/// (the executor fetches exactly those before the block runs); `apply` either succeeds or
+/// returns a reject, and in the latter case the executor discards everything the
+/// transaction wrote.
+pub trait Module: Send + Sync {
+    /// The module number used in action tags.
+    fn id(&self) -> u8;
+    /// A short lowercase name.
+    fn name(&self) -> &'static str;
+    /// Checks that need no state.
+    fn check_stateless(&self, action: &Action) -> Result<(), Reject>;
+    /// Every state key `apply` may read for this action.
+    fn read_keys(&self, signer: &Address, action: &Action, out: &mut Vec<StateKey>);
+    /// Stateful checks, then the change.
+    fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure>;
+    /// Called before the first transaction of every block.
+    fn begin_block(&self, _ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
+        Ok(())
+    }
+    /// Called after the last transaction of every block.
+    fn end_block(&self, _ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
+        Ok(())
+    }
+}
+
+/// The outcome of one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub hash: TxHash,
+    pub signer: Address,
+    pub nonce: u64,
+    pub result: Result<Vec<Event>, Reject>,
+}
+
+/// What a block changed.
+#[derive(Debug, Default)]
+pub struct BlockOutcome {
+    /// Every written key with its new value (`None` = deleted), in key order.
+    pub writes: BTreeMap<StateKey, Option<Vec<u8>>>,
+    pub receipts: Vec<Receipt>,
+}
+
+/// Runs blocks through the registered modules.
+pub struct Executor {
+    chain_id: String,
+    modules: Vec<Box<dyn Module>>,
+}
+
+impl Executor {
+    pub fn new(chain_id: impl Into<String>, modules: Vec<Box<dyn Module>>) -> Self {
+        Self { chain_id: chain_id.into(), modules }
+    }
+
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    fn module(&self, action: &Action) -> Option<&dyn Module> {
+        self.modules.iter().find(|m| m.id() == action.module()).map(|m| m.as_ref())
+    }
+
+    /// Checks that need no state and no signature: chain id, bounds, every action's shape.
+    pub fn check_stateless(&self, tx: &SignedTx) -> Result<(), Reject> {
+        if tx.tx.chain_id != self.chain_id {
+            return Err(Reject::WrongChainId);
+        }
+        if tx.tx.actions.is_empty() {
+            return Err(Reject::NoActions);
+        }
+        for action in &tx.tx.actions {
+            self.module(action).ok_or(Reject::Malformed)?.check_stateless(action)?;
+        }
+        Ok(())
+    }
+
+    /// Every key the block may read. The caller fetches them into a [`Snapshot`].
+    pub fn read_keys(&self, txs: &[SignedTx]) -> Vec<StateKey> {
+        let mut keys = Vec::with_capacity(txs.len() * 4);
+        for tx in txs {
+            keys.push(keys::account(&tx.tx.signer));
+            for action in &tx.tx.actions {
+                if let Some(module) = self.module(action) {
+                    module.read_keys(&tx.tx.signer, action, &mut keys);
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// Execute `txs` (whose signatures were already checked: `signature_ok[i]`) on `snapshot`.
+    pub fn execute(
+        &self,
+        snapshot: &Snapshot,
+        info: BlockInfo,
+        txs: &[SignedTx],
+        signature_ok: &[bool],
+    ) -> Result<BlockOutcome, ExecError> {
+        let mut ctx = Overlay::new(snapshot, info);
+        for module in &self.modules {
+            module.begin_block(&mut ctx)?;
+        }
+        let mut receipts = Vec::with_capacity(txs.len());
+        for (tx, sig_ok) in txs.iter().zip(signature_ok.iter().copied()) {
+            let result = self.execute_tx(&mut ctx, tx, sig_ok)?;
+            receipts.push(Receipt {
+                hash: tx.hash,
+                signer: tx.tx.signer,
+                nonce: tx.tx.nonce,
+                result,
+            });
+        }
+        for module in &self.modules {
+            module.end_block(&mut ctx)?;
+        }
+        ctx.check_supply_invariant()?;
+        Ok(BlockOutcome { writes: ctx.into_writes(), receipts })
+    }
+
+    fn execute_tx(
+        &self,
+        ctx: &mut Overlay<'_>,
+        tx: &SignedTx,
+        signature_ok: bool,
+    ) -> Result<Result<Vec<Event>, Reject>, ExecError> {
+        if !signature_ok {
+            return Ok(Err(Reject::BadSignature));
+        }
+        if let Err(reject) = self.check_stateless(tx) {
+            return Ok(Err(reject));
+        }
+        ctx.begin_tx();
+        match self.apply_tx(ctx, tx) {
+            Ok(()) => Ok(Ok(ctx.commit_tx())),
+            Err(Failure::Reject(reject)) => {
+                ctx.abort_tx();
+                Ok(Err(reject))
+            }
+            Err(Failure::Fatal(e)) => Err(e),
+        }
+    }
+
+    fn apply_tx(&self, ctx: &mut Overlay<'_>, tx: &SignedTx) -> Result<(), Failure> {
+        let signer = tx.tx.signer;
+        let mut account = ctx.account(&signer)?;
+        if tx.tx.nonce < account.nonce {
+            return Err(Reject::NonceTooLow.into());
+        }
+        if tx.tx.nonce > account.nonce {
+            return Err(Reject::NonceTooHigh.into());
+        }
+        account.nonce += 1;
+        ctx.put_account(&signer, &account);
+        for action in &tx.tx.actions {
+            let module = self.module(action).ok_or(Reject::Malformed)?;
+            module.apply(ctx, &signer, action)?;
+        }
+        Ok(())
+    }
+}

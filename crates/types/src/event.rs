@@ -1,0 +1,35 @@
+//! Events: what a committed transaction did, as recorded in its receipt.
+
+use crate::address::Address;
+use crate::tx::amount_text;
+use crate::Amount;
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened. Events are emitted in order of execution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    AssetCreated { symbol: String, issuer: Address },
+    Minted {
+        symbol: String,
+        to: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_ref: Option<String>,
+    },
+    Transferred {
+        symbol: String,
+        from: Address,
+        to: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    Burned {
+        symbol: String,
+        from: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+}

@@ -1,0 +1,30 @@
+//! Every bound in the protocol, in one place. Changing one is a protocol change.
+
+/// Most actions in one transaction.
+pub const ACTIONS_MAX: usize = 16;
+/// Longest chain id, in bytes.
+pub const CHAIN_ID_BYTES_MAX: usize = 64;
+/// Longest memo, in bytes.
+pub const MEMO_BYTES_MAX: usize = 512;
+/// Shortest and longest asset symbol (ASCII `A-Z`, `0-9`, first a letter).
+pub const SYMBOL_BYTES_MIN: usize = 2;
+/// Longest asset symbol.
+pub const SYMBOL_BYTES_MAX: usize = 12;
+/// Longest asset name, in bytes of UTF-8.
+pub const ASSET_NAME_BYTES_MAX: usize = 64;
+/// Most decimals an asset may declare.
+pub const DECIMALS_MAX: u8 = 18;
+/// Longest public mint reason, in bytes of UTF-8.
+pub const REASON_BYTES_MAX: usize = 200;
+/// Longest external reference of a mint, in bytes.
+pub const EXTERNAL_REF_BYTES_MAX: usize = 128;
+/// Largest encoded signed transaction, in bytes.
+pub const TX_BYTES_MAX: usize = 8 * 1024;
+/// Most transactions in one block.
+pub const BLOCK_TXS_MAX: usize = 20_000;
+/// Largest encoded block, in bytes.
+pub const BLOCK_BYTES_MAX: usize = 24 * 1024 * 1024;
+/// Most distinct assets one account may hold at once.
+pub const ACCOUNT_ASSETS_MAX: usize = 256;
+/// Length of a "day" for per-day mint limits, in milliseconds of block time.
+pub const DAY_MS: u64 = 86_400_000;

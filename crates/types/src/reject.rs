@@ -1,0 +1,141 @@
+//! Why a transaction was refused: typed codes with stable numbers, in order of precedence.
+//!
+//! Codes below 200 are found without state (decoding, signature, bounds); 2xx need state.
+//! A number, once published, never changes meaning.
+
+use serde::Serialize;
+
+macro_rules! rejects {
+    ($( $(#[$doc:meta])* $name:ident = $code:literal, $msg:literal; )*) => {
+        /// A rule a transaction broke.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u16)]
+        pub enum Reject { $( $(#[$doc])* $name = $code, )* }
+
+        impl Reject {
+            /// Every reject, in order of code.
+            pub const ALL: &'static [Reject] = &[$(Reject::$name),*];
+            /// The stable number.
+            pub fn code(self) -> u16 { self as u16 }
+            /// The stable name, as written in the code (`CamelCase`).
+            pub fn name(self) -> &'static str {
+                match self { $(Reject::$name => stringify!($name),)* }
+            }
+            /// What it means, for people.
+            pub fn message(self) -> &'static str {
+                match self { $(Reject::$name => $msg,)* }
+            }
+            pub fn from_code(code: u16) -> Option<Reject> {
+                Self::ALL.iter().copied().find(|r| r.code() == code)
+            }
+        }
+    };
+}
+
+rejects! {
+    /// The bytes are not a well-formed transaction.
+    Malformed = 100, "the transaction bytes do not decode";
+    /// The signature does not verify for the signer.
+    BadSignature = 101, "the signature does not match the signer and the transaction";
+    /// Signed for another chain.
+    WrongChainId = 102, "the transaction is for another chain id";
+    /// No actions.
+    NoActions = 103, "a transaction needs at least one action";
+    /// Symbol not 2..=12 of A-Z, 0-9 starting with a letter.
+    InvalidSymbol = 110, "a symbol is 2 to 12 characters A-Z or 0-9, starting with a letter";
+    /// Asset name empty or too long.
+    InvalidName = 111, "an asset name is 1 to 64 bytes";
+    /// More than 18 decimals.
+    DecimalsTooLarge = 112, "an asset has at most 18 decimals";
+    /// An amount of zero.
+    ZeroAmount = 113, "amounts must be greater than zero";
+    /// Mint reason missing or too long.
+    InvalidReason = 114, "a mint needs a public reason of 1 to 200 bytes";
+    /// External reference empty or too long.
+    InvalidExternalRef = 115, "an external reference is 1 to 128 bytes";
+    /// A cap of zero.
+    ZeroCap = 116, "a supply cap or daily mint limit must be greater than zero";
+    /// The nonce was already used.
+    NonceTooLow = 200, "the nonce was already used by this account";
+    /// The nonce skips ahead of the next expected one.
+    NonceTooHigh = 201, "the nonce is ahead of the next expected nonce";
+    /// No asset has this symbol.
+    UnknownAsset = 210, "no asset has this symbol";
+    /// The symbol is taken.
+    DuplicateSymbol = 211, "an asset with this symbol already exists";
+    /// Only the issuer may mint.
+    NotIssuer = 212, "only the asset's issuer may do this";
+    /// Minting would pass the asset's hard cap.
+    OverMaxSupply = 213, "the mint would exceed the asset's maximum supply";
+    /// Minting would pass today's mint limit.
+    OverDailyMintLimit = 214, "the mint would exceed the asset's mint limit for today";
+    /// The external reference was used before for this asset.
+    ExternalRefUsed = 215, "this external reference was already used for this asset";
+    /// Not enough units.
+    InsufficientBalance = 216, "the balance is lower than the amount";
+    /// The asset cannot be transferred.
+    NotTransferable = 217, "this asset is not transferable";
+    /// A sum would not fit in 128 bits.
+    AmountOverflow = 218, "the amount would overflow";
+    /// The account holds too many distinct assets.
+    TooManyAssetsHeld = 219, "the recipient already holds the maximum number of assets";
+    /// The node's queue is full; try again later.
+    MempoolFull = 300, "the node's transaction queue is full, retry later";
+    /// The same transaction is already queued or committed.
+    DuplicateTransaction = 301, "this transaction is already known";
+}
+
+impl Reject {
+    /// `snake_case` form of the name, for JSON.
+    pub fn snake_name(self) -> String {
+        let mut out = String::new();
+        for (i, c) in self.name().chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.snake_name(), self.code(), self.message())
+    }
+}
+
+impl std::error::Error for Reject {}
+
+/// The JSON form of a reject: `{code, name, message}`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct RejectInfo {
+    pub code: u16,
+    pub name: String,
+    pub message: String,
+}
+
+impl From<Reject> for RejectInfo {
+    fn from(r: Reject) -> Self {
+        Self { code: r.code(), name: r.snake_name(), message: r.message().to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for r in Reject::ALL {
+            assert!(seen.insert(r.code()), "duplicate code {}", r.code());
+            assert_eq!(Reject::from_code(r.code()), Some(*r));
+        }
+        assert_eq!(Reject::InsufficientBalance.snake_name(), "insufficient_balance");
+    }
+}

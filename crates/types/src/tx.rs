@@ -1,0 +1,488 @@
+//! Transactions: what a signer asks the ledger to do, its canonical bytes and its signature.
+//!
+//! `body = encode(Transaction)`, `hash = sha256(body)`, and the signature is ed25519 over
+//! `union_unique("accord/tx", hash)` (see `docs/encoding.md` for the exact bytes).
+
+use crate::address::Address;
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::limits::*;
+use crate::{sha256, Amount, Hash32};
+use commonware_codec::{DecodeExt, Encode};
+use commonware_cryptography::{ed25519, BatchEntry, BatchVerifier, Signer, Verifier};
+use serde::{Deserialize, Serialize};
+
+/// The namespace every transaction signature is made under.
+pub const TX_NAMESPACE: &[u8] = b"accord/tx";
+
+/// A transaction's id: SHA-256 of its body.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxHash(pub Hash32);
+
+impl std::fmt::Display for TxHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for TxHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::str::FromStr for TxHash {
+    type Err = DecodeError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let raw = hex::decode(text).map_err(|_| DecodeError::Invalid("tx hash"))?;
+        Ok(TxHash(raw.try_into().map_err(|_| DecodeError::Invalid("tx hash"))?))
+    }
+}
+
+/// What an asset's units stand for. Informational: the rules are the same for every kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    Points = 0,
+    Currency = 1,
+    TimeCredits = 2,
+    Shares = 3,
+}
+
+impl AssetKind {
+    fn from_u8(v: u8) -> Result<Self, DecodeError> {
+        Ok(match v {
+            0 => Self::Points,
+            1 => Self::Currency,
+            2 => Self::TimeCredits,
+            3 => Self::Shares,
+            _ => return Err(DecodeError::Invalid("asset kind")),
+        })
+    }
+}
+
+/// Amounts travel in JSON as decimal strings: u128 does not fit a JSON number.
+pub mod amount_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Number(u64),
+        }
+        match Either::deserialize(d)? {
+            Either::Text(t) => t.parse().map_err(serde::de::Error::custom),
+            Either::Number(n) => Ok(u128::from(n)),
+        }
+    }
+}
+
+/// Optional amounts as decimal strings.
+pub mod opt_amount_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| t.parse().map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+/// Actions of the points module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PointsAction {
+    /// Create an asset whose issuer is the signer.
+    CreateAsset {
+        symbol: String,
+        name: String,
+        decimals: u8,
+        kind: AssetKind,
+        #[serde(default, with = "opt_amount_text", skip_serializing_if = "Option::is_none")]
+        max_supply: Option<Amount>,
+        #[serde(default, with = "opt_amount_text", skip_serializing_if = "Option::is_none")]
+        mint_limit_per_day: Option<Amount>,
+        #[serde(default = "yes")]
+        transferable: bool,
+    },
+    /// Issue new units to `to` (issuer only).
+    Mint {
+        symbol: String,
+        to: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_ref: Option<String>,
+    },
+    /// Move units from the signer to `to`.
+    Transfer {
+        symbol: String,
+        to: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// Destroy units the signer holds.
+    Burn {
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Any action of any module. The wire tag is `module << 8 | action`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Action {
+    Points(PointsAction),
+}
+
+/// Module number of the points module in action tags.
+pub const MODULE_POINTS: u8 = 1;
+
+impl Action {
+    pub fn module(&self) -> u8 {
+        match self {
+            Action::Points(_) => MODULE_POINTS,
+        }
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Action::Points(a) => encode_points(a, w),
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let tag = r.u16("action tag")?;
+        let (module, action) = ((tag >> 8) as u8, (tag & 0xff) as u8);
+        match module {
+            MODULE_POINTS => Ok(Action::Points(decode_points(action, r)?)),
+            _ => Err(DecodeError::Invalid("action tag")),
+        }
+    }
+}
+
+fn tag(module: u8, action: u8) -> u16 {
+    (u16::from(module) << 8) | u16::from(action)
+}
+
+fn encode_points(a: &PointsAction, w: &mut Writer) {
+    match a {
+        PointsAction::CreateAsset {
+            symbol,
+            name,
+            decimals,
+            kind,
+            max_supply,
+            mint_limit_per_day,
+            transferable,
+        } => {
+            w.u16(tag(MODULE_POINTS, 1));
+            w.bytes8(symbol.as_bytes());
+            w.bytes8(name.as_bytes());
+            w.u8(*decimals);
+            w.u8(*kind as u8);
+            w.opt_u128(*max_supply);
+            w.opt_u128(*mint_limit_per_day);
+            w.bool(*transferable);
+        }
+        PointsAction::Mint { symbol, to, amount, reason, external_ref } => {
+            w.u16(tag(MODULE_POINTS, 2));
+            w.bytes8(symbol.as_bytes());
+            w.raw(&to.0);
+            w.u128(*amount);
+            w.bytes8(reason.as_bytes());
+            match external_ref {
+                None => w.u8(0),
+                Some(r) => {
+                    w.u8(1);
+                    w.bytes8(r.as_bytes());
+                }
+            }
+        }
+        PointsAction::Transfer { symbol, to, amount } => {
+            w.u16(tag(MODULE_POINTS, 3));
+            w.bytes8(symbol.as_bytes());
+            w.raw(&to.0);
+            w.u128(*amount);
+        }
+        PointsAction::Burn { symbol, amount } => {
+            w.u16(tag(MODULE_POINTS, 4));
+            w.bytes8(symbol.as_bytes());
+            w.u128(*amount);
+        }
+    }
+}
+
+fn decode_points(action: u8, r: &mut Reader<'_>) -> Result<PointsAction, DecodeError> {
+    let symbol = |r: &mut Reader<'_>| r.string8(SYMBOL_BYTES_MAX, "symbol");
+    Ok(match action {
+        1 => PointsAction::CreateAsset {
+            symbol: symbol(r)?,
+            name: r.string8(ASSET_NAME_BYTES_MAX, "asset name")?,
+            decimals: r.u8("decimals")?,
+            kind: AssetKind::from_u8(r.u8("asset kind")?)?,
+            max_supply: r.opt_u128("max supply")?,
+            mint_limit_per_day: r.opt_u128("mint limit per day")?,
+            transferable: r.bool("transferable")?,
+        },
+        2 => PointsAction::Mint {
+            symbol: symbol(r)?,
+            to: Address(r.array("recipient")?),
+            amount: r.u128("amount")?,
+            reason: r.string8(REASON_BYTES_MAX, "reason")?,
+            external_ref: match r.u8("external ref flag")? {
+                0 => None,
+                1 => Some(r.string8(EXTERNAL_REF_BYTES_MAX, "external ref")?),
+                _ => return Err(DecodeError::Invalid("external ref flag")),
+            },
+        },
+        3 => PointsAction::Transfer {
+            symbol: symbol(r)?,
+            to: Address(r.array("recipient")?),
+            amount: r.u128("amount")?,
+        },
+        4 => PointsAction::Burn { symbol: symbol(r)?, amount: r.u128("amount")? },
+        _ => return Err(DecodeError::Invalid("action tag")),
+    })
+}
+
+/// What a signer asks for: all of `actions` apply, in order, or none does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub chain_id: String,
+    pub signer: Address,
+    pub nonce: u64,
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub memo: String,
+}
+
+impl Transaction {
+    /// The canonical body bytes (what is hashed and signed).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1); // format version
+        w.bytes8(self.chain_id.as_bytes());
+        w.raw(&self.signer.0);
+        w.u64(self.nonce);
+        w.u8(self.actions.len() as u8);
+        for action in &self.actions {
+            action.encode(&mut w);
+        }
+        w.bytes32(self.memo.as_bytes());
+        w.finish()
+    }
+
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if r.u8("format version")? != 1 {
+            return Err(DecodeError::Invalid("format version"));
+        }
+        let chain_id = r.string8(CHAIN_ID_BYTES_MAX, "chain id")?;
+        let signer = Address(r.array("signer")?);
+        let nonce = r.u64("nonce")?;
+        let count = r.u8("action count")? as usize;
+        if count > ACTIONS_MAX {
+            return Err(DecodeError::TooLong { what: "actions", len: count, max: ACTIONS_MAX });
+        }
+        let mut actions = Vec::with_capacity(count);
+        for _ in 0..count {
+            actions.push(Action::decode(r)?);
+        }
+        let memo_raw = r.bytes32(MEMO_BYTES_MAX, "memo")?;
+        let memo = String::from_utf8(memo_raw.to_vec()).map_err(|_| DecodeError::Invalid("memo"))?;
+        Ok(Self { chain_id, signer, nonce, actions, memo })
+    }
+
+    pub fn hash(&self) -> TxHash {
+        TxHash(sha256(&self.encode()))
+    }
+
+    /// Sign with `key`; the signer field must be `key`'s address.
+    pub fn sign(self, key: &ed25519::PrivateKey) -> SignedTx {
+        let body = self.encode();
+        let hash = TxHash(sha256(&body));
+        let signature: [u8; 64] = key
+            .sign(TX_NAMESPACE, &hash.0)
+            .encode()
+            .as_ref()
+            .try_into()
+            .unwrap_or([0u8; 64]);
+        SignedTx { tx: self, hash, signature }
+    }
+}
+
+/// A transaction with its signature. `hash` is derived, never trusted from the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTx {
+    pub tx: Transaction,
+    pub hash: TxHash,
+    pub signature: [u8; 64],
+}
+
+impl SignedTx {
+    /// `body || signature`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = self.tx.encode();
+        bytes.extend_from_slice(&self.signature);
+        bytes
+    }
+
+    /// Decode `body || signature`, checking every bound. Does not check the signature.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > TX_BYTES_MAX {
+            return Err(DecodeError::TooLong { what: "transaction", len: bytes.len(), max: TX_BYTES_MAX });
+        }
+        let mut r = Reader::new(bytes);
+        let tx = Transaction::decode_from(&mut r)?;
+        let body_len = bytes.len() - r.remaining();
+        let signature = r.array::<64>("signature")?;
+        r.finish()?;
+        let hash = TxHash(sha256(&bytes[..body_len]));
+        Ok(Self { tx, hash, signature })
+    }
+
+    fn public_key(&self) -> Option<ed25519::PublicKey> {
+        ed25519::PublicKey::decode(commonware_codec::Copying(&self.tx.signer.0[..])).ok()
+    }
+
+    fn signature(&self) -> Option<ed25519::Signature> {
+        ed25519::Signature::decode(commonware_codec::Copying(&self.signature[..])).ok()
+    }
+
+    /// Check the signature alone.
+    pub fn verify_signature(&self) -> bool {
+        match (self.public_key(), self.signature()) {
+            (Some(key), Some(sig)) => key.verify(TX_NAMESPACE, &self.hash.0, &sig),
+            _ => false,
+        }
+    }
+}
+
+/// Verify many signatures at once. Returns one verdict per transaction, in order.
+///
+/// Tries a randomized batch first (the common, all-valid case) and falls back to one by one
+/// to find the bad ones.
+pub fn verify_signatures(txs: &[SignedTx], strategy: &impl commonware_parallel::Strategy) -> Vec<bool> {
+    let parsed: Vec<Option<(ed25519::PublicKey, ed25519::Signature)>> =
+        txs.iter().map(|t| Some((t.public_key()?, t.signature()?))).collect();
+    if parsed.iter().all(Option::is_some) && !txs.is_empty() {
+        let items: Vec<(&SignedTx, ed25519::PublicKey, ed25519::Signature)> = txs
+            .iter()
+            .zip(parsed.iter())
+            .filter_map(|(t, p)| p.as_ref().map(|(k, s)| (t, k.clone(), s.clone())))
+            .collect();
+        let ok = ed25519::PublicKey::verify_batch(
+            &mut rand::rng(),
+            &items,
+            |_, (tx, key, sig)| BatchEntry {
+                namespace: TX_NAMESPACE,
+                message: &tx.hash.0,
+                public_key: key,
+                signature: sig,
+            },
+            strategy,
+        );
+        if ok {
+            return vec![true; txs.len()];
+        }
+    }
+    txs.iter().map(SignedTx::verify_signature).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_math::algebra::Random;
+
+    fn key(seed: u64) -> ed25519::PrivateKey {
+        ed25519::PrivateKey::from_seed(seed)
+    }
+
+    fn address(key: &ed25519::PrivateKey) -> Address {
+        let raw = key.public_key().encode();
+        Address(raw.as_ref().try_into().expect("32 bytes"))
+    }
+
+    fn transfer(signer: &ed25519::PrivateKey, nonce: u64) -> Transaction {
+        Transaction {
+            chain_id: "accord-test".into(),
+            signer: address(signer),
+            nonce,
+            actions: vec![Action::Points(PointsAction::Transfer {
+                symbol: "PARK".into(),
+                to: Address([9; 32]),
+                amount: 1_000,
+            })],
+            memo: "hello".into(),
+        }
+    }
+
+    #[test]
+    fn signed_transaction_round_trips_and_verifies() {
+        let k = key(1);
+        let signed = transfer(&k, 0).sign(&k);
+        let decoded = SignedTx::decode(&signed.encode()).expect("decodes");
+        assert_eq!(decoded, signed);
+        assert!(decoded.verify_signature());
+    }
+
+    #[test]
+    fn a_changed_chain_id_breaks_the_signature() {
+        let k = key(1);
+        let mut signed = transfer(&k, 0).sign(&k);
+        signed.tx.chain_id = "other-chain".into();
+        let replayed = SignedTx::decode(&signed.encode()).expect("decodes");
+        assert!(!replayed.verify_signature());
+    }
+
+    #[test]
+    fn batch_verification_finds_the_one_bad_signature() {
+        let mut txs: Vec<SignedTx> =
+            (0..20).map(|i| { let k = key(i); transfer(&k, i).sign(&k) }).collect();
+        txs[7].signature[3] ^= 1;
+        let verdicts = verify_signatures(&txs, &commonware_parallel::Sequential);
+        assert_eq!(verdicts.iter().filter(|v| !**v).count(), 1);
+        assert!(!verdicts[7]);
+    }
+
+    #[test]
+    fn trailing_and_truncated_bytes_are_refused() {
+        let k = key(2);
+        let bytes = transfer(&k, 3).sign(&k).encode();
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(SignedTx::decode(&longer), Err(DecodeError::Trailing(1)));
+        assert!(matches!(SignedTx::decode(&bytes[..bytes.len() - 1]), Err(DecodeError::Truncated(_))));
+    }
+
+    #[test]
+    fn random_keys_give_distinct_addresses() {
+        let a = ed25519::PrivateKey::random(&mut rand::rng());
+        let b = ed25519::PrivateKey::random(&mut rand::rng());
+        assert_ne!(address(&a), address(&b));
+    }
+
+    #[test]
+    fn actions_have_a_stable_json_form() {
+        let json = r#"{"type":"transfer","symbol":"PARK","to":"ADDR","amount":"5"}"#
+            .replace("ADDR", &Address([9; 32]).to_string());
+        let action: Action = serde_json::from_str(&json).expect("parses");
+        assert_eq!(
+            action,
+            Action::Points(PointsAction::Transfer { symbol: "PARK".into(), to: Address([9; 32]), amount: 5 })
+        );
+    }
+}
