@@ -1,1 +1,14 @@
-//! placeholder
+//! Adapter between commonware's BFT engine (simplex + marshal) and Accord's executor.
+//!
+//! [`start`] wires the authenticated p2p network, the simplex engine, marshal (ordering,
+//! storing and backfilling finalized blocks with their certificates) and our [`app::App`].
+//! One validator or many: the same code path.
+
+pub mod app;
+pub mod block;
+pub mod engine;
+pub mod finality;
+
+pub use app::{App, Host};
+pub use block::Block;
+pub use engine::{start, Chain, Config, Finalized, Validator};

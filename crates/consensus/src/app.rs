@@ -1,0 +1,103 @@
+//! The application consensus drives: build a block from the mempool, verify a peer's block.
+//!
+//! Execution is deferred by one block (see `accord_types::Header`): a proposal carries the
+//! state root after its parent, so proposing and verifying wait until the parent is
+//! finalized and executed. The [`Host`] (the node) provides that root, the transactions and
+//! the stateless checks.
+
+use crate::block::Block;
+use accord_types::{BlockBody, Header, SignedTx};
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::types::Context;
+use commonware_consensus::Application;
+use commonware_cryptography::sha256::Digest;
+use commonware_cryptography::{ed25519, Digested};
+use commonware_runtime::Clock;
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How far into the future a block's timestamp may be, compared to the verifier's clock.
+pub const TIMESTAMP_DRIFT_MAX: Duration = Duration::from_secs(10);
+
+/// What consensus needs from the node.
+pub trait Host: Send + Sync + 'static {
+    /// The state root after the finalized block `(height, digest)` was executed. Waits until it
+    /// is; returns `None` if another block was finalized at that height.
+    fn root_after(&self, height: u64, digest: [u8; 32]) -> BoxFuture<'static, Option<[u8; 32]>>;
+    /// Transactions for a block on top of `parent_height`. May wait a while for some to arrive;
+    /// must be cancellation-safe (a dropped call loses nothing).
+    fn take_txs(&self, parent_height: u64) -> BoxFuture<'static, Vec<SignedTx>>;
+    /// Whether every transaction of a peer's block passes the stateless checks (signatures,
+    /// chain id, bounds). Must be deterministic.
+    fn check_txs(&self, txs: &[SignedTx]) -> bool;
+}
+
+/// The [`Application`] handed to marshal's `Inline` wrapper.
+#[derive(Clone)]
+pub struct App {
+    host: Arc<dyn Host>,
+}
+
+impl App {
+    pub fn new(host: Arc<dyn Host>) -> Self {
+        Self { host }
+    }
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl<E: Clock + Send + 'static> Application<E> for App {
+    type SigningScheme = Scheme;
+    type Context = Context<Digest, ed25519::PublicKey>;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        context: (E, Self::Context),
+        ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let parent = ancestry.peek()?.inner().clone();
+        let root = self.host.root_after(parent.header.height, parent.digest32()).await?;
+        let txs = self.host.take_txs(parent.header.height).await;
+        let now = millis(context.0.current());
+        let header = Header {
+            height: parent.header.height + 1,
+            parent: parent.digest32(),
+            timestamp_ms: now.max(parent.header.timestamp_ms),
+            state_root: root,
+            txs_root: [0; 32],
+            tx_count: 0,
+        };
+        let block = Block::new(header, BlockBody { txs });
+        let digest = commonware_cryptography::Digestible::digest(&block);
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(&mut self, context: (E, Self::Context), mut ancestry: impl Ancestry<Self::Block>) -> bool {
+        let (Some(block), Some(parent)) = (ancestry.next().await, ancestry.next().await) else {
+            return false;
+        };
+        let (block, parent) = (block.inner(), parent.inner());
+        let now = millis(context.0.current());
+        let h = &block.header;
+        if h.timestamp_ms < parent.header.timestamp_ms
+            || h.timestamp_ms > now + TIMESTAMP_DRIFT_MAX.as_millis() as u64
+        {
+            return false;
+        }
+        if !self.host.check_txs(&block.body.txs) {
+            return false;
+        }
+        match self.host.root_after(parent.header.height, parent.digest32()).await {
+            Some(root) => root == h.state_root,
+            None => false,
+        }
+    }
+}

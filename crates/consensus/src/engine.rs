@@ -1,0 +1,276 @@
+//! Wiring: p2p network, simplex, marshal, broadcast buffer and resolver.
+
+use crate::app::{App, Host};
+use crate::block::Block;
+use commonware_broadcast::buffered;
+use commonware_consensus::marshal::core::{Actor as Marshal, Mailbox};
+use commonware_consensus::marshal::resolver::p2p as marshal_resolver;
+use commonware_consensus::marshal::standard::{Inline, Standard};
+use commonware_consensus::marshal::{self, Update};
+use commonware_consensus::simplex::config::{ForwardPolicy, SkipBudget, SkipPolicy};
+use commonware_consensus::simplex::elector::RoundRobin;
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::{self, Floor};
+use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_consensus::Reporter;
+use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
+use commonware_cryptography::sha256::Digest;
+use commonware_cryptography::{ed25519, ChaCha20Poly1305, Digested, Sha256, Signer as _};
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{tokio as cw, Handle, Quota, Spawner as _, Supervisor as _};
+use commonware_storage::archive::immutable;
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::acknowledgement::Exact;
+use commonware_utils::ordered::{Map, Set};
+use commonware_utils::TryCollect as _;
+use std::net::SocketAddr;
+use std::num::{NonZeroU16, NonZeroU32, NonZeroU64, NonZeroUsize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A validator of the genesis set: its consensus key and where its p2p listener is.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    pub public_key: ed25519::PublicKey,
+    pub address: SocketAddr,
+}
+
+/// Everything consensus needs to start.
+pub struct Config {
+    /// This node's consensus key (a member of `validators`).
+    pub key: ed25519::PrivateKey,
+    pub validators: Vec<Validator>,
+    /// Where this node's p2p listener binds.
+    pub listen: SocketAddr,
+    /// Domain of every consensus signature; derived from the chain id.
+    pub namespace: Vec<u8>,
+    /// How long a view waits for its leader's proposal.
+    pub leader_timeout: Duration,
+    /// The height-0 block all validators agree on.
+    pub genesis: Block,
+}
+
+/// A finalized block handed to the executor, with the acknowledgement to send once its
+/// effects are durable (marshal redelivers unacknowledged blocks after a restart).
+pub struct Finalized {
+    pub block: Block,
+    pub ack: Exact,
+}
+
+/// Forwards marshal's finalized blocks into a channel the executor reads.
+#[derive(Clone)]
+struct Forward(futures::channel::mpsc::UnboundedSender<Finalized>);
+
+impl Reporter for Forward {
+    type Activity = Update<Block>;
+    fn report(&mut self, activity: Self::Activity) -> commonware_actor::Feedback {
+        if let Update::Block(block, ack) = activity {
+            let block = block.inner().clone();
+            if self.0.unbounded_send(Finalized { block, ack }).is_err() {
+                return commonware_actor::Feedback::Closed;
+            }
+        }
+        commonware_actor::Feedback::Ok
+    }
+}
+
+/// Read access to finalized blocks and certificates, for the API.
+pub type Chain = Mailbox<Scheme, Standard<Block>>;
+
+fn nz(v: usize) -> NonZeroUsize {
+    NonZeroUsize::new(v).unwrap_or(NonZeroUsize::MIN)
+}
+
+fn nz64(v: u64) -> NonZeroU64 {
+    NonZeroU64::new(v).unwrap_or(NonZeroU64::MIN)
+}
+
+/// Raised well above upstream examples' 10/s, which cap a network at a few views per second.
+fn quota() -> Quota {
+    Quota::per_second(NonZeroU32::new(10_000).unwrap_or(NonZeroU32::MIN))
+}
+
+fn archive_config<C: Clone>(prefix: &str, cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-metadata"),
+        freezer_table_partition: format!("{prefix}-freezer-table"),
+        freezer_table_initial_size: 65_536,
+        freezer_table_resize_frequency: 4,
+        freezer_table_resize_chunk_size: 1 << 12,
+        freezer_key_partition: format!("{prefix}-freezer-key"),
+        freezer_key_page_cache: cache.clone(),
+        freezer_value_partition: format!("{prefix}-freezer-value"),
+        freezer_value_target_size: 1 << 28,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-ordinal"),
+        items_per_section: nz64(4096),
+        codec_config,
+        replay_buffer: nz(1 << 20),
+        freezer_key_write_buffer: nz(1 << 20),
+        freezer_value_write_buffer: nz(1 << 20),
+        ordinal_write_buffer: nz(1 << 20),
+    }
+}
+
+/// Start consensus. Finalized blocks arrive, in height order, on the returned receiver.
+pub async fn start(
+    context: cw::Context,
+    config: Config,
+    host: Arc<dyn Host>,
+) -> Result<(Chain, futures::channel::mpsc::UnboundedReceiver<Finalized>, Handle<()>), String> {
+    let me = config.key.public_key();
+    let participants: Set<ed25519::PublicKey> = config
+        .validators
+        .iter()
+        .map(|v| v.public_key.clone())
+        .try_collect()
+        .map_err(|_| "the validator set has duplicate keys".to_string())?;
+    if participants.position(&me).is_none() {
+        return Err("this node's key is not in the validator set".into());
+    }
+    let n = participants.len() as u32;
+
+    // p2p: authenticated, encrypted connections between the known validators.
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: config.key.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let max_message = commonware_p2p::max_message_size(&[
+        simplex::max_payload_size::<Scheme, Digest>(n),
+        accord_types::limits::BLOCK_BYTES_MAX + 64 * 1024,
+    ]);
+    let mut p2p_namespace = config.namespace.clone();
+    p2p_namespace.extend_from_slice(b"/p2p");
+    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(n as usize), max_message, nz(1024));
+    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+    let addresses: Map<ed25519::PublicKey, Address> = config
+        .validators
+        .iter()
+        .map(|v| (v.public_key.clone(), Address::from(v.address)))
+        .try_collect()
+        .map_err(|_| "the validator set has duplicate keys".to_string())?;
+    oracle.track(0, addresses);
+    let votes = network.register(0, quota());
+    let certificates = network.register(1, quota());
+    let resolver_net = network.register(2, quota());
+    let broadcast_net = network.register(3, quota());
+    let backfill_net = network.register(4, quota());
+    let network_handle = network.start();
+
+    let mut consensus_namespace = config.namespace.clone();
+    consensus_namespace.extend_from_slice(b"/consensus");
+    let scheme = Scheme::signer(&consensus_namespace, participants, config.key.clone())
+        .ok_or("this node's key is not in the validator set")?;
+    let page_cache = CacheRef::new(NonZeroU16::new(16_384).unwrap_or(NonZeroU16::MIN), nz(2048));
+    let epocher = FixedEpocher::new(nz64(u64::MAX));
+    let genesis_digest = commonware_cryptography::Digestible::digest(&config.genesis);
+
+    // Marshal: finalized blocks and certificates, in order, stored and backfilled.
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations"),
+        archive_config("marshal-finalizations", &page_cache, Scheme::certificate_codec_config_unbounded()),
+    )
+    .await
+    .map_err(|e| format!("opening the finalization archive: {e:?}"))?;
+    let blocks = immutable::Archive::init(context.child("blocks"), archive_config("marshal-blocks", &page_cache, ()))
+        .await
+        .map_err(|e| format!("opening the block archive: {e:?}"))?;
+    let marshal_config = marshal::Config {
+        provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
+        epocher: epocher.clone(),
+        start: marshal::Start::Genesis(Digested::precomputed(config.genesis.clone(), genesis_digest)),
+        partition_prefix: "marshal".into(),
+        mailbox_size: nz(4096),
+        view_retention: ViewDelta::new(64),
+        prunable_items_per_section: nz64(4096),
+        page_cache: page_cache.clone(),
+        replay_buffer: nz(1 << 20),
+        key_write_buffer: nz(1 << 20),
+        value_write_buffer: nz(1 << 20),
+        block_codec_config: (),
+        max_repair: nz(16),
+        max_pending_acks: nz(4),
+        strategy: Sequential,
+    };
+    let (resolver_rx, resolver) = marshal_resolver::init(
+        context.child("marshal_resolver"),
+        marshal_resolver::Config {
+            public_key: me.clone(),
+            peer_provider: oracle.clone(),
+            blocker: oracle.clone(),
+            mailbox_size: nz(1024),
+            fetch_timeout: commonware_utils::NonZeroDuration::new(Duration::from_secs(2))
+                .ok_or("fetch timeout")?,
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        backfill_net,
+    );
+    let (broadcast, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: me.clone(),
+            mailbox_size: nz(1024),
+            deque_size: 16,
+            priority: false,
+            codec_config: (),
+            peer_provider: oracle.clone(),
+            strategy: Sequential,
+        },
+    );
+    let broadcast_handle = broadcast.start(broadcast_net);
+    let (actor, chain, _floor): (_, Chain, _) =
+        Marshal::init(context.child("marshal"), finalizations, blocks, marshal_config).await;
+    let (sender, receiver) = futures::channel::mpsc::unbounded();
+    let marshal_handle = actor.start(Forward(sender), buffer, (resolver_rx, resolver));
+
+    // Simplex, driving our application through marshal's inline wrapper.
+    let app = Inline::new(context.child("application"), App::new(host), chain.clone(), epocher);
+    let engine = simplex::Engine::new(
+        context.child("engine"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker: oracle.clone(),
+            automaton: app.clone(),
+            relay: app.clone(),
+            reporter: app,
+            track_historical_votes: false,
+            strategy: Sequential,
+            partition: "simplex-e0".into(),
+            mailbox_size: nz(1024),
+            epoch: Epoch::zero(),
+            floor: Floor::Genesis(genesis_digest),
+            replay_buffer: nz(1 << 20),
+            write_buffer: nz(1 << 20),
+            page_cache,
+            leader_timeout: config.leader_timeout,
+            certification_timeout: config.leader_timeout * 2,
+            timeout_retry: config.leader_timeout,
+            view_retention: ViewDelta::new(64),
+            skip: if n > 1 {
+                SkipPolicy::Enabled { timeout: config.leader_timeout * 5, budget: SkipBudget::Participants }
+            } else {
+                SkipPolicy::Disabled
+            },
+            fetch_timeout: commonware_utils::NonZeroDuration::new(Duration::from_secs(1)).ok_or("fetch timeout")?,
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: ForwardPolicy::Disabled,
+        },
+    );
+    let engine_handle = engine.start(votes, certificates, resolver_net);
+    let all = context.child("consensus").spawn(move |_| async move {
+        let _ = futures::future::select_all([network_handle, broadcast_handle, marshal_handle, engine_handle]).await;
+    });
+    Ok((chain, receiver, all))
+}
