@@ -1,1 +1,251 @@
-fn main() {}
+//! `accord`: run a node, manage keys, send transactions, query, verify and benchmark.
+
+mod bench;
+mod run;
+mod tx;
+
+use accord_client::keystore::Keystore;
+use accord_client::Client;
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "accord", version, about = "A ledger several organizations keep together")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Home directory: node data, genesis and keys.
+    #[arg(long, global = true, env = "ACCORD_HOME")]
+    pub home: Option<PathBuf>,
+    /// The node's API (default: the home's configured API address, else http://127.0.0.1:8080).
+    #[arg(long, global = true, env = "ACCORD_NODE")]
+    pub node: Option<String>,
+    /// The key that signs.
+    #[arg(long, global = true)]
+    pub from: Option<String>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Global {
+    pub fn home(&self) -> PathBuf {
+        self.home.clone().unwrap_or_else(|| {
+            let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+            base.join(".accord").join("dev")
+        })
+    }
+
+    pub fn client(&self) -> Client {
+        if let Some(url) = &self.node {
+            return Client::new(url);
+        }
+        let home = accord_node::config::Home::new(self.home());
+        match accord_node::config::Home::read_json::<accord_node::config::NodeConfig>(&home.config()) {
+            Ok(c) => Client::new(&format!("http://{}", c.api_address)),
+            Err(_) => Client::new("http://127.0.0.1:8080"),
+        }
+    }
+
+    pub fn keystore(&self) -> Keystore {
+        Keystore::open(&self.home())
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the embedded single-validator chain (creates the home on first run).
+    Dev(run::DevArgs),
+    /// Run a node from an existing home.
+    Node(run::NodeArgs),
+    /// Manage keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Build, sign and submit a transaction.
+    #[command(subcommand)]
+    Tx(tx::TxCommand),
+    /// Read from the node.
+    #[command(subcommand)]
+    Query(QueryCommand),
+    /// Check an answer without trusting the node.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
+    /// Measure the node.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a new key, encrypted with ACCORD_PASSPHRASE (or prompted).
+    Add {
+        name: String,
+        /// Store with an empty passphrase. For tests only.
+        #[arg(long)]
+        insecure_no_passphrase: bool,
+    },
+    List,
+    Show { name: String },
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// Nonce and balances of an address (or key name).
+    Account { who: String },
+    /// An asset's definition and figures.
+    Asset {
+        symbol: String,
+        /// Also list the issuance history.
+        #[arg(long)]
+        history: bool,
+    },
+    /// A transaction's status.
+    Tx { hash: String },
+    /// A block (default: the latest).
+    Block { height: Option<u64> },
+    /// The node's status.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum VerifyCommand {
+    /// Verify a balance with a Merkle proof and a finality certificate.
+    Balance {
+        who: String,
+        symbol: String,
+        /// The genesis file to trust (default: the home's genesis.json).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+}
+
+/// Print `value` as JSON or as readable lines.
+pub fn print(global: &Global, value: &Value) {
+    if global.json {
+        println!("{value}");
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) => println!("{k}: {s}"),
+                    other => println!("{k}: {other}"),
+                }
+            }
+        }
+        other => println!("{other}"),
+    }
+}
+
+pub fn passphrase() -> Result<String> {
+    match std::env::var("ACCORD_PASSPHRASE") {
+        Ok(p) => Ok(p),
+        Err(_) => {
+            eprint!("passphrase: ");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        }
+    }
+}
+
+/// An address, or the name of a key in the keystore.
+pub fn resolve_address(global: &Global, who: &str) -> Result<accord_types::Address> {
+    if who.starts_with("acc1") {
+        return who.parse().map_err(|e| anyhow!("{who}: {e}"));
+    }
+    Ok(global.keystore().show(who).map_err(|e| anyhow!("{e}"))?.address)
+}
+
+fn keys(global: &Global, command: KeysCommand) -> Result<()> {
+    let store = global.keystore();
+    let value = match command {
+        KeysCommand::Add { name, insecure_no_passphrase } => {
+            let pass = if insecure_no_passphrase { String::new() } else { passphrase()? };
+            json!(store.generate(&name, &pass, insecure_no_passphrase).map_err(|e| anyhow!("{e}"))?)
+        }
+        KeysCommand::List => json!({ "keys": store.list().map_err(|e| anyhow!("{e}"))? }),
+        KeysCommand::Show { name } => json!(store.show(&name).map_err(|e| anyhow!("{e}"))?),
+    };
+    print(global, &value);
+    Ok(())
+}
+
+async fn query(global: &Global, command: QueryCommand) -> Result<()> {
+    let client = global.client();
+    let value: Value = match command {
+        QueryCommand::Account { who } => client.account(&resolve_address(global, &who)?).await?,
+        QueryCommand::Asset { symbol, history } => {
+            let mut v: Value = client.get(&format!("/v1/assets/{symbol}")).await?;
+            if history {
+                v["history"] = client.get(&format!("/v1/assets/{symbol}/history?limit=1000")).await?;
+            }
+            v
+        }
+        QueryCommand::Tx { hash } => {
+            let hash: accord_types::TxHash = hash.parse().map_err(|_| anyhow!("a tx hash is 64 hex characters"))?;
+            client.tx_status(&hash).await?
+        }
+        QueryCommand::Block { height } => match height {
+            Some(h) => client.get(&format!("/v1/blocks/{h}")).await?,
+            None => client.get("/v1/blocks/latest").await?,
+        },
+        QueryCommand::Status => client.status().await?,
+    };
+    print(global, &value);
+    Ok(())
+}
+
+async fn verify(global: &Global, command: VerifyCommand) -> Result<()> {
+    let VerifyCommand::Balance { who, symbol, genesis } = command;
+    let path = genesis.unwrap_or_else(|| accord_node::config::Home::new(global.home()).genesis());
+    let genesis: accord_node::config::Genesis =
+        accord_node::config::Home::read_json(&path).context("reading the trusted genesis")?;
+    let validators = genesis.validate()?;
+    let trust = accord_client::verify::Trust { chain_id: genesis.chain_id, validators };
+    let address = resolve_address(global, &who)?;
+    let verified = accord_client::verify::balance(&global.client(), &trust, &address, &symbol).await?;
+    print(global, &json!(verified));
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let global = cli.global.clone();
+    let result = match cli.command {
+        Command::Dev(args) => run::dev(&global, args),
+        Command::Node(args) => run::node(&global, args),
+        Command::Keys(c) => keys(&global, c),
+        command => tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(
+            |rt| {
+                rt.block_on(async {
+                    match command {
+                        Command::Tx(c) => tx::run(&global, c).await,
+                        Command::Query(c) => query(&global, c).await,
+                        Command::Verify(c) => verify(&global, c).await,
+                        Command::Bench(c) => bench::run(&global, c).await,
+                        _ => Ok(()),
+                    }
+                })
+            },
+        ),
+    };
+    if let Err(e) = result {
+        if global.json {
+            println!("{}", json!({ "error": format!("{e:#}") }));
+        } else {
+            eprintln!("error: {e:#}");
+        }
+        std::process::exit(1);
+    }
+}

@@ -1,1 +1,381 @@
-//! placeholder
+//! The node: wires state, executor, mempool, receipts and consensus; owns the data directory.
+//!
+//! Finalized blocks arrive from consensus in height order. For each, the executor reads the
+//! declared keys, executes, appends the receipts (fsync), commits the state (fsync) and only
+//! then acknowledges the block to marshal, which redelivers it after a crash otherwise.
+
+pub mod config;
+pub mod mempool;
+pub mod receipts;
+
+use accord_consensus::{Block, Chain, Finalized, Host};
+use accord_exec::{BlockInfo, Executor, Snapshot};
+use accord_state::State;
+use accord_types::reject::RejectInfo;
+use accord_types::{Reject, SignedTx, TxHash};
+use commonware_cryptography::ed25519;
+use commonware_runtime::tokio as cw;
+use commonware_runtime::Supervisor as _;
+use config::{Genesis, Home, NodeConfig};
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use mempool::Mempool;
+use receipts::{Receipt, Receipts};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::{watch, RwLock};
+
+/// How many recent (height -> digest, root) pairs proposers and verifiers can look up.
+const RECENT_HEIGHTS_MAX: usize = 1024;
+/// How many admission rejections are remembered for status queries.
+const REJECTED_MAX: usize = 100_000;
+
+/// The last executed block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Executed {
+    pub height: u64,
+    pub digest: [u8; 32],
+    pub root: [u8; 32],
+}
+
+impl Executed {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = self.height.to_be_bytes().to_vec();
+        v.extend_from_slice(&self.digest);
+        v
+    }
+}
+
+/// The committed state with the block it reflects; one lock so the two never disagree.
+pub struct Ledger {
+    pub state: State,
+    pub executed: Executed,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Counters {
+    pub txs_committed: AtomicU64,
+    pub txs_rejected: AtomicU64,
+    pub blocks_executed: AtomicU64,
+    pub txs_submitted: AtomicU64,
+}
+
+/// A running node.
+pub struct Node {
+    pub genesis: Genesis,
+    pub validators: Vec<ed25519::PublicKey>,
+    pub config: NodeConfig,
+    pub exec: Executor,
+    pub ledger: RwLock<Ledger>,
+    pub mempool: Mempool,
+    pub receipts: Receipts,
+    pub counters: Counters,
+    executed_tx: watch::Sender<Executed>,
+    recent: Mutex<BTreeMap<u64, ([u8; 32], [u8; 32])>>,
+    rejected: Mutex<(HashMap<TxHash, Reject>, std::collections::VecDeque<TxHash>)>,
+    chain: OnceLock<Chain>,
+    strategy: commonware_parallel::Rayon,
+}
+
+/// Where a transaction is.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    Pending,
+    Committed { receipt: Receipt },
+    Rejected { receipt: Option<Receipt>, error: RejectInfo },
+    Unknown,
+}
+
+pub fn executor(chain_id: &str) -> Executor {
+    Executor::new(chain_id, vec![Box::new(accord_points::Points)])
+}
+
+impl Node {
+    pub fn chain(&self) -> Option<&Chain> {
+        self.chain.get()
+    }
+
+    pub fn executed(&self) -> Executed {
+        *self.executed_tx.borrow()
+    }
+
+    /// Wait until block `height` is executed (or `timeout` passes).
+    pub async fn wait_executed(&self, height: u64, timeout: Duration) -> bool {
+        let mut rx = self.executed_tx.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|e| e.height >= height)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    fn remember_rejected(&self, hash: TxHash, reject: Reject) {
+        let mut guard = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, order) = &mut *guard;
+        if map.insert(hash, reject).is_none() {
+            order.push_back(hash);
+        }
+        while order.len() > REJECTED_MAX {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+
+    pub fn status(&self, hash: &TxHash) -> Result<TxStatus, String> {
+        if let Some(receipt) = self.receipts.get(hash)? {
+            if let Some(error) = receipt.error.clone() {
+                return Ok(TxStatus::Rejected { receipt: Some(receipt), error });
+            }
+            return Ok(TxStatus::Committed { receipt });
+        }
+        if self.mempool.contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
+        let rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner()).0.get(hash).copied();
+        Ok(match rejected {
+            Some(r) => TxStatus::Rejected { receipt: None, error: r.into() },
+            None => TxStatus::Unknown,
+        })
+    }
+
+    /// Admit transactions: stateless checks, batched signature check, nonce order, queue.
+    pub async fn submit(self: &Arc<Self>, txs: Vec<SignedTx>) -> Vec<Result<TxHash, Reject>> {
+        let node = self.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            let verdicts = accord_types::tx::verify_signatures(&txs, &node.strategy);
+            let results: Vec<Result<(), Reject>> = txs
+                .iter()
+                .zip(verdicts)
+                .map(|(tx, ok)| if ok { node.exec.check_stateless(tx) } else { Err(Reject::BadSignature) })
+                .collect();
+            (txs, results)
+        })
+        .await;
+        let Ok((txs, results)) = checked else {
+            return vec![Err(Reject::MempoolFull)];
+        };
+        let nonces = self.committed_nonces(&txs).await;
+        let mut out = Vec::with_capacity(txs.len());
+        for (tx, result) in txs.into_iter().zip(results) {
+            let hash = tx.hash;
+            let result = result.and_then(|()| {
+                if self.receipts.contains(&hash) {
+                    return Err(Reject::DuplicateTransaction);
+                }
+                let committed = nonces.get(&tx.tx.signer).copied().unwrap_or(0);
+                self.mempool.insert(tx, committed)
+            });
+            match result {
+                Ok(()) => {
+                    self.counters.txs_submitted.fetch_add(1, Ordering::Relaxed);
+                    out.push(Ok(hash));
+                }
+                Err(r) => {
+                    if r != Reject::DuplicateTransaction {
+                        self.remember_rejected(hash, r);
+                    }
+                    out.push(Err(r));
+                }
+            }
+        }
+        out
+    }
+
+    async fn committed_nonces(&self, txs: &[SignedTx]) -> HashMap<accord_types::Address, u64> {
+        let mut signers: Vec<_> = txs.iter().map(|t| t.tx.signer).collect();
+        signers.sort_unstable();
+        signers.dedup();
+        let keys: Vec<[u8; 32]> = signers.iter().map(|s| accord_exec::keys::account(s).digest()).collect();
+        let ledger = self.ledger.read().await;
+        let values = ledger.state.get_many(&keys).await.unwrap_or_default();
+        signers
+            .into_iter()
+            .zip(values)
+            .map(|(s, v)| {
+                let nonce = v.and_then(|b| accord_exec::Account::decode(&b).ok()).map_or(0, |a| a.nonce);
+                (s, nonce)
+            })
+            .collect()
+    }
+
+    /// Execute one finalized block and make its effects durable. Errors are fatal.
+    async fn apply_finalized(&self, block: &Block) -> Result<(), String> {
+        let header = &block.header;
+        let mut ledger = self.ledger.write().await;
+        if header.height <= ledger.executed.height {
+            return Ok(());
+        }
+        if header.height != ledger.executed.height + 1 {
+            return Err(format!("block {} arrived after {}", header.height, ledger.executed.height));
+        }
+        let txs = &block.body.txs;
+        let keys = self.exec.read_keys(txs);
+        let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.digest()).collect();
+        let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
+        let snapshot: Snapshot = keys.into_iter().zip(values).collect();
+        let info = BlockInfo { height: header.height, timestamp_ms: header.timestamp_ms };
+        // Signatures were checked before the block could be finalized (admission or verify).
+        let signatures_ok = vec![true; txs.len()];
+        let outcome = self.exec.execute(&snapshot, info, txs, &signatures_ok).map_err(|e| e.to_string())?;
+        let receipts: Vec<Receipt> = outcome
+            .receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Receipt {
+                hash: r.hash.to_string(),
+                signer: r.signer,
+                nonce: r.nonce,
+                height: header.height,
+                index: i as u32,
+                status: if r.result.is_ok() { "committed".into() } else { "rejected".into() },
+                events: r.result.clone().unwrap_or_default(),
+                error: r.result.as_ref().err().map(|e| RejectInfo::from(*e)),
+            })
+            .collect();
+        self.receipts.append(header.height, &receipts)?;
+        let writes: Vec<([u8; 32], Option<Vec<u8>>)> =
+            outcome.writes.into_iter().map(|(k, v)| (k.digest(), v)).collect();
+        let executed = Executed { height: header.height, digest: block.digest32(), root: [0; 32] };
+        let root = ledger.state.apply(writes, executed.encode()).await.map_err(|e| e.to_string())?;
+        let executed = Executed { root, ..executed };
+        ledger.executed = executed;
+        drop(ledger);
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent.insert(executed.height, (executed.digest, root));
+            while recent.len() > RECENT_HEIGHTS_MAX {
+                recent.pop_first();
+            }
+        }
+        let committed = outcome.receipts.iter().filter(|r| r.result.is_ok()).count() as u64;
+        self.counters.txs_committed.fetch_add(committed, Ordering::Relaxed);
+        self.counters.txs_rejected.fetch_add(outcome.receipts.len() as u64 - committed, Ordering::Relaxed);
+        self.counters.blocks_executed.fetch_add(1, Ordering::Relaxed);
+        let hashes: Vec<TxHash> = txs.iter().map(|t| t.hash).collect();
+        self.mempool.finalized(header.height, &hashes);
+        self.executed_tx.send_replace(executed);
+        Ok(())
+    }
+}
+
+/// The node as consensus sees it.
+struct NodeHost(Arc<Node>);
+
+impl Host for NodeHost {
+    fn root_after(&self, height: u64, digest: [u8; 32]) -> BoxFuture<'static, Option<[u8; 32]>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            let mut rx = node.executed_tx.subscribe();
+            rx.wait_for(|e| e.height >= height).await.ok()?;
+            let recent = node.recent.lock().unwrap_or_else(|p| p.into_inner());
+            match recent.get(&height) {
+                Some((d, root)) if *d == digest => Some(*root),
+                _ => None,
+            }
+        })
+    }
+
+    fn take_txs(&self, parent_height: u64) -> BoxFuture<'static, Vec<SignedTx>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            node.mempool.wait_for_any(Duration::from_millis(node.config.block_interval_ms)).await;
+            node.mempool.take(node.config.block_txs_max, parent_height + 1)
+        })
+    }
+
+    fn check_txs(&self, txs: &[SignedTx]) -> bool {
+        if txs.len() > self.0.config.block_txs_max.max(accord_types::limits::BLOCK_TXS_MAX) {
+            return false;
+        }
+        txs.iter().all(|t| self.0.exec.check_stateless(t).is_ok())
+            && accord_types::tx::verify_signatures(txs, &self.0.strategy).into_iter().all(|ok| ok)
+    }
+}
+
+/// The genesis block every validator of `genesis` agrees on.
+pub fn genesis_block(genesis: &Genesis) -> Block {
+    let header = accord_types::Header {
+        height: 0,
+        parent: genesis.digest(),
+        timestamp_ms: genesis.genesis_time_ms,
+        state_root: [0; 32],
+        txs_root: [0; 32],
+        tx_count: 0,
+    };
+    Block::new(header, accord_types::BlockBody::default())
+}
+
+/// Open the node's storage and start consensus and the executor. Returns the node once it
+/// is running; the consensus handle ends only on a fatal error.
+pub async fn start(
+    context: cw::Context,
+    home: &Home,
+    config: NodeConfig,
+) -> Result<(Arc<Node>, commonware_runtime::Handle<()>), String> {
+    let genesis: Genesis = Home::read_json(&home.genesis()).map_err(|e| e.to_string())?;
+    let validators = genesis.validate().map_err(|e| e.to_string())?;
+    let key = home.read_validator_key().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(home.data()).map_err(|e| e.to_string())?;
+    let mut state = State::open(context.child("state"), "state").await.map_err(|e| e.to_string())?;
+    let executed = match state.metadata().await.map_err(|e| e.to_string())? {
+        Some(meta) if meta.len() == 40 => Executed {
+            height: u64::from_be_bytes(meta[..8].try_into().map_err(|_| "metadata")?),
+            digest: meta[8..].try_into().map_err(|_| "metadata")?,
+            root: state.root().map_err(|e| e.to_string())?,
+        },
+        Some(_) => return Err("state metadata is corrupt".into()),
+        None => {
+            let genesis_block = genesis_block(&genesis);
+            let executed = Executed { height: 0, digest: genesis_block.digest32(), root: [0; 32] };
+            let root = state.apply(Vec::new(), executed.encode()).await.map_err(|e| e.to_string())?;
+            Executed { root, ..executed }
+        }
+    };
+    let receipts = Receipts::open(&home.data().join("receipts.log"), executed.height)?;
+    let strategy = commonware_parallel::Rayon::new(std::num::NonZeroUsize::new(2).unwrap_or(std::num::NonZeroUsize::MIN))
+        .map_err(|e| e.to_string())?;
+    let (executed_tx, _) = watch::channel(executed);
+    let node = Arc::new(Node {
+        exec: executor(&genesis.chain_id),
+        validators: validators.clone(),
+        mempool: Mempool::new(config.mempool_txs_max),
+        ledger: RwLock::new(Ledger { state, executed }),
+        receipts,
+        counters: Counters::default(),
+        executed_tx,
+        recent: Mutex::new(BTreeMap::from([(executed.height, (executed.digest, executed.root))])),
+        rejected: Mutex::new(Default::default()),
+        chain: OnceLock::new(),
+        strategy,
+        config: config.clone(),
+        genesis: genesis.clone(),
+    });
+    let consensus_config = accord_consensus::Config {
+        key,
+        validators: genesis
+            .validators
+            .iter()
+            .zip(validators)
+            .map(|(v, k)| accord_consensus::Validator { public_key: k, address: v.p2p_address })
+            .collect(),
+        listen: config.p2p_address,
+        namespace: accord_consensus::finality::namespace(&genesis.chain_id),
+        leader_timeout: Duration::from_millis(config.leader_timeout_ms),
+        genesis: genesis_block(&genesis),
+    };
+    let host: Arc<dyn Host> = Arc::new(NodeHost(node.clone()));
+    let (chain, mut finalized, handle) = accord_consensus::start(context, consensus_config, host).await?;
+    let _ = node.chain.set(chain);
+    let executor_node = node.clone();
+    tokio::spawn(async move {
+        while let Some(Finalized { block, ack }) = finalized.next().await {
+            if let Err(e) = executor_node.apply_finalized(&block).await {
+                tracing::error!(height = block.header.height, error = %e, "execution failed; stopping before anything else is committed");
+                std::process::exit(70);
+            }
+            commonware_utils::Acknowledgement::acknowledge(ack);
+        }
+    });
+    Ok((node, handle))
+}

@@ -1,0 +1,273 @@
+//! One function per endpoint.
+
+use crate::{ApiError, BATCH_TXS_MAX, LIST_ITEMS_MAX};
+use accord_exec::{Account, Supply};
+use accord_node::Node;
+use accord_points::{AssetRecord, MintRecord};
+use accord_types::{Address, SignedTx, TxHash};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use commonware_codec::Encode;
+use commonware_consensus::types::Height;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+type Node_ = State<Arc<Node>>;
+type Answer = Result<Json<Value>, ApiError>;
+
+/// A signed transaction, hex of its canonical bytes.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TxBody {
+    pub tx: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BatchBody {
+    pub txs: Vec<String>,
+}
+
+fn decode_tx(text: &str) -> Result<SignedTx, accord_types::Reject> {
+    let bytes = hex::decode(text).map_err(|_| accord_types::Reject::Malformed)?;
+    SignedTx::decode(&bytes).map_err(|_| accord_types::Reject::Malformed)
+}
+
+fn internal(e: impl ToString) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+#[utoipa::path(post, path = "/v1/txs", responses((status = 200, description = "queued: {hash}"), (status = 422, description = "rejected: {code, name, message}")))]
+pub async fn submit_tx(State(node): Node_, body: Result<Json<TxBody>, axum::extract::rejection::JsonRejection>) -> Answer {
+    let Json(body) = body?;
+    let tx = decode_tx(&body.tx).map_err(ApiError::reject)?;
+    match node.submit(vec![tx]).await.pop() {
+        Some(Ok(hash)) => Ok(Json(json!({ "hash": hash.to_string() }))),
+        Some(Err(r)) => Err(ApiError::reject(r)),
+        None => Err(ApiError::internal("no result")),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/txs/batch", responses((status = 200, description = "one result per transaction, in order: {hash} or {error}")))]
+pub async fn submit_batch(
+    State(node): Node_,
+    body: Result<Json<BatchBody>, axum::extract::rejection::JsonRejection>,
+) -> Answer {
+    let Json(body) = body?;
+    if body.txs.len() > BATCH_TXS_MAX {
+        return Err(ApiError::batch_too_large(body.txs.len()));
+    }
+    let mut results: Vec<Option<Value>> = vec![None; body.txs.len()];
+    let mut decoded = Vec::new();
+    let mut positions = Vec::new();
+    for (i, text) in body.txs.iter().enumerate() {
+        match decode_tx(text) {
+            Ok(tx) => {
+                decoded.push(tx);
+                positions.push(i);
+            }
+            Err(r) => results[i] = Some(json!({ "error": accord_types::reject::RejectInfo::from(r) })),
+        }
+    }
+    for (i, result) in positions.into_iter().zip(node.submit(decoded).await) {
+        results[i] = Some(match result {
+            Ok(hash) => json!({ "hash": hash.to_string() }),
+            Err(r) => json!({ "error": accord_types::reject::RejectInfo::from(r) }),
+        });
+    }
+    Ok(Json(json!({ "results": results })))
+}
+
+#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "hex")), responses((status = 200, description = "pending, committed (height, events) or rejected (code)")))]
+pub async fn tx_status(State(node): Node_, Path(hash): Path<String>) -> Answer {
+    let hash: TxHash = hash.parse().map_err(|_| ApiError::invalid_parameter("a tx hash is 64 hex characters"))?;
+    let status = node.status(&hash).map_err(internal)?;
+    Ok(Json(serde_json::to_value(status).map_err(internal)?))
+}
+
+async fn read(node: &Node, key: &accord_exec::StateKey) -> Result<(u64, Option<Vec<u8>>), ApiError> {
+    let ledger = node.ledger.read().await;
+    let value = ledger.state.get(&key.digest()).await.map_err(internal)?;
+    Ok((ledger.executed.height, value))
+}
+
+#[utoipa::path(get, path = "/v1/accounts/{address}", params(("address" = String, Path)), responses((status = 200, description = "nonce and balances")))]
+pub async fn account(State(node): Node_, Path(address): Path<String>) -> Answer {
+    let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    let (height, value) = read(&node, &accord_exec::keys::account(&address)).await?;
+    let account = value.map(|b| Account::decode(&b)).transpose().map_err(internal)?.unwrap_or_default();
+    let next_nonce = node.mempool.next_nonce(&address, account.nonce);
+    Ok(Json(json!({ "address": address, "height": height, "nonce": account.nonce,
+        "next_nonce": next_nonce, "balances": account })))
+}
+
+fn symbol_param(symbol: &str) -> Result<(), ApiError> {
+    let ok = (2..=12).contains(&symbol.len()) && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_parameter("a symbol is 2 to 12 characters A-Z or 0-9"))
+    }
+}
+
+#[utoipa::path(get, path = "/v1/assets/{symbol}", params(("symbol" = String, Path)), responses((status = 200, description = "definition and figures: issued, burned, circulating, holders"), (status = 404)))]
+pub async fn asset(State(node): Node_, Path(symbol): Path<String>) -> Answer {
+    symbol_param(&symbol)?;
+    let (height, record) = read(&node, &accord_points::keys::asset(&symbol)).await?;
+    let record = record.ok_or_else(|| ApiError::not_found(format!("no asset {symbol}")))?;
+    let record = AssetRecord::decode(&record).map_err(internal)?;
+    let (_, supply) = read(&node, &accord_exec::keys::supply(&symbol)).await?;
+    let supply = supply.map(|b| Supply::decode(&b)).transpose().map_err(internal)?.unwrap_or_default();
+    Ok(Json(json!({ "height": height, "asset": record, "issued": supply.issued.to_string(),
+        "burned": supply.burned.to_string(), "circulating": supply.circulating().to_string(),
+        "holders": supply.holders })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct Page {
+    #[serde(default)]
+    pub from: u64,
+    pub limit: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/v1/assets/{symbol}/history", params(("symbol" = String, Path), ("from" = Option<u64>, Query), ("limit" = Option<u64>, Query)), responses((status = 200, description = "mints, oldest first")))]
+pub async fn asset_history(State(node): Node_, Path(symbol): Path<String>, Query(page): Query<Page>) -> Answer {
+    symbol_param(&symbol)?;
+    let limit = page.limit.unwrap_or(100);
+    if limit == 0 || limit > LIST_ITEMS_MAX {
+        return Err(ApiError::invalid_parameter(format!("limit is 1 to {LIST_ITEMS_MAX}")));
+    }
+    let (_, record) = read(&node, &accord_points::keys::asset(&symbol)).await?;
+    let record = record.ok_or_else(|| ApiError::not_found(format!("no asset {symbol}")))?;
+    let record = AssetRecord::decode(&record).map_err(internal)?;
+    let end = record.mint_count.min(page.from.saturating_add(limit));
+    let mut mints: Vec<MintRecord> = Vec::new();
+    for i in page.from..end {
+        if let (_, Some(b)) = read(&node, &accord_points::keys::mint_record(&symbol, i)).await? {
+            mints.push(MintRecord::decode(&b).map_err(internal)?);
+        }
+    }
+    Ok(Json(json!({ "symbol": symbol, "total": record.mint_count, "from": page.from, "mints": mints })))
+}
+
+/// A header in JSON.
+#[derive(Serialize)]
+struct HeaderJson {
+    height: u64,
+    digest: String,
+    parent: String,
+    timestamp_ms: u64,
+    state_root: String,
+    txs_root: String,
+    tx_count: u32,
+    /// Hex of the canonical header bytes (what the digest is the sha256 of).
+    bytes: String,
+}
+
+fn header_json(block: &accord_consensus::Block) -> HeaderJson {
+    let h = &block.header;
+    HeaderJson {
+        height: h.height,
+        digest: hex::encode(block.digest32()),
+        parent: hex::encode(h.parent),
+        timestamp_ms: h.timestamp_ms,
+        state_root: hex::encode(h.state_root),
+        txs_root: hex::encode(h.txs_root),
+        tx_count: h.tx_count,
+        bytes: hex::encode(h.encode()),
+    }
+}
+
+async fn block_at(node: &Node, height: u64) -> Result<Value, ApiError> {
+    let chain = node.chain().ok_or_else(|| ApiError::unavailable("consensus is starting"))?;
+    let block = chain
+        .get_block(Height::new(height))
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("no finalized block at height {height}")))?;
+    let block = block.inner();
+    let finalization = chain.get_finalization(Height::new(height)).await.map(|f| hex::encode(f.encode()));
+    let txs: Vec<String> = block.body.txs.iter().map(|t| t.hash.to_string()).collect();
+    let receipts = node.receipts.block(height).map_err(internal)?;
+    let rejected = receipts.iter().filter(|r| r.error.is_some()).count();
+    Ok(json!({ "header": header_json(block), "finalization": finalization, "txs": txs,
+        "executed": height <= node.executed().height, "rejected_txs": rejected }))
+}
+
+#[utoipa::path(get, path = "/v1/blocks/latest", responses((status = 200, description = "the latest executed block with its finality certificate")))]
+pub async fn block_latest(State(node): Node_) -> Answer {
+    let height = node.executed().height;
+    Ok(Json(block_at(&node, height).await?))
+}
+
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)), responses((status = 200, description = "header, tx hashes, finality certificate if stored for this height"), (status = 404)))]
+pub async fn block(State(node): Node_, Path(height): Path<u64>) -> Answer {
+    Ok(Json(block_at(&node, height).await?))
+}
+
+/// Most headers a certified chain may hold.
+const CERTIFIED_CHAIN_MAX: u64 = 64;
+
+#[utoipa::path(get, path = "/v1/blocks/{height}/certified", params(("height" = u64, Path)), responses((status = 200, description = "headers from `height` up to the first height with a finalization certificate, and that certificate"), (status = 404)))]
+pub async fn block_certified(State(node): Node_, Path(height): Path<u64>) -> Answer {
+    let chain = node.chain().ok_or_else(|| ApiError::unavailable("consensus is starting"))?;
+    let mut headers = Vec::new();
+    for h in height..height + CERTIFIED_CHAIN_MAX {
+        let Some(block) = chain.get_block(Height::new(h)).await else { break };
+        headers.push(header_json(block.inner()));
+        if let Some(f) = chain.get_finalization(Height::new(h)).await {
+            return Ok(Json(json!({ "headers": headers, "finalization": hex::encode(f.encode()) })));
+        }
+    }
+    Err(ApiError::not_found(format!("no finalization certificate yet at or above height {height}")))
+}
+
+#[utoipa::path(get, path = "/v1/proofs/{key}", params(("key" = String, Path, description = "hex of the logical state key")), responses((status = 200, description = "value (or absence) with its proof against the root after block `height`; that root is in the header of block `height + 1`")))]
+pub async fn proof(State(node): Node_, Path(key): Path<String>) -> Answer {
+    let key = hex::decode(&key).map_err(|_| ApiError::invalid_parameter("the key is hex"))?;
+    if key.is_empty() || key.len() > 256 {
+        return Err(ApiError::invalid_parameter("a key is 1 to 256 bytes"));
+    }
+    let key = accord_exec::StateKey(key);
+    let ledger = node.ledger.read().await;
+    let proof = ledger.state.prove(&key.digest()).await.map_err(internal)?;
+    Ok(Json(json!({ "height": ledger.executed.height, "root": hex::encode(proof.root),
+        "key": key.to_string(), "value": proof.value.map(hex::encode), "proof": hex::encode(proof.bytes) })))
+}
+
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "chain id, heights, mempool")))]
+pub async fn status(State(node): Node_) -> Answer {
+    let executed = node.executed();
+    let validators: Vec<String> = node.validators.iter().map(accord_node::config::public_key_hex).collect();
+    Ok(Json(json!({ "chain_id": node.genesis.chain_id, "height": executed.height,
+        "block_digest": hex::encode(executed.digest), "state_root": hex::encode(executed.root),
+        "mempool_txs": node.mempool.len(), "validators": validators,
+        "genesis_time_ms": node.genesis.genesis_time_ms })))
+}
+
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "the node is up")))]
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(node): Node_) -> impl IntoResponse {
+    let c = &node.counters;
+    let executed = node.executed();
+    let text = format!(
+        "# TYPE accord_height gauge\naccord_height {}\n\
+         # TYPE accord_blocks_executed_total counter\naccord_blocks_executed_total {}\n\
+         # TYPE accord_txs_committed_total counter\naccord_txs_committed_total {}\n\
+         # TYPE accord_txs_rejected_total counter\naccord_txs_rejected_total {}\n\
+         # TYPE accord_txs_submitted_total counter\naccord_txs_submitted_total {}\n\
+         # TYPE accord_mempool_txs gauge\naccord_mempool_txs {}\n",
+        executed.height,
+        c.blocks_executed.load(Ordering::Relaxed),
+        c.txs_committed.load(Ordering::Relaxed),
+        c.txs_rejected.load(Ordering::Relaxed),
+        c.txs_submitted.load(Ordering::Relaxed),
+        node.mempool.len(),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}

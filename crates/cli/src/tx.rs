@@ -1,0 +1,171 @@
+//! `accord tx …`: build actions, sign with the `--from` key, submit, wait for commit.
+
+use crate::{passphrase, print, resolve_address, Global};
+use accord_types::{Action, AssetKind, PointsAction, Transaction};
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Args, Clone)]
+pub struct SendOptions {
+    /// A public note stored with the transaction.
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Return once queued instead of waiting for the commit.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Subcommand)]
+pub enum TxCommand {
+    /// Asset actions.
+    #[command(subcommand)]
+    Asset(AssetCommand),
+    /// Move units to another account.
+    Transfer {
+        /// Address or key name.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        symbol: String,
+        /// In the asset's smallest unit.
+        #[arg(long)]
+        amount: u128,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Submit any actions in their JSON form, e.g. '{"type":"burn","symbol":"PARK","amount":"5"}'.
+    Send {
+        #[arg(long = "action", required = true)]
+        actions: Vec<String>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AssetCommand {
+    /// Create an asset issued by the signer.
+    Create {
+        #[arg(long)]
+        symbol: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 0)]
+        decimals: u8,
+        /// points, currency, time_credits or shares.
+        #[arg(long, default_value = "points")]
+        kind: String,
+        #[arg(long)]
+        max_supply: Option<u128>,
+        #[arg(long)]
+        mint_limit_per_day: Option<u128>,
+        /// Holders cannot transfer it (only to or from the issuer).
+        #[arg(long)]
+        non_transferable: bool,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Issue units (issuer only).
+    Mint {
+        #[arg(long)]
+        symbol: String,
+        /// Address or key name.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        amount: u128,
+        #[arg(long)]
+        reason: String,
+        /// A reference that can be used once per asset (e.g. a legacy system's id).
+        #[arg(long)]
+        external_ref: Option<String>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Destroy units the signer holds.
+    Burn {
+        #[arg(long)]
+        symbol: String,
+        #[arg(long)]
+        amount: u128,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+fn kind(text: &str) -> Result<AssetKind> {
+    serde_json::from_value(json!(text)).map_err(|_| anyhow!("kind is points, currency, time_credits or shares"))
+}
+
+fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOptions)> {
+    Ok(match command {
+        TxCommand::Transfer { to, symbol, amount, options } => {
+            let to = resolve_address(global, &to)?;
+            (vec![Action::Points(PointsAction::Transfer { symbol, to, amount })], options)
+        }
+        TxCommand::Send { actions, options } => {
+            let parsed: Result<Vec<Action>> = actions
+                .iter()
+                .map(|a| serde_json::from_str(a).with_context(|| format!("action `{a}` is not valid JSON of an action")))
+                .collect();
+            (parsed?, options)
+        }
+        TxCommand::Asset(AssetCommand::Create {
+            symbol,
+            name,
+            decimals,
+            kind: k,
+            max_supply,
+            mint_limit_per_day,
+            non_transferable,
+            options,
+        }) => (
+            vec![Action::Points(PointsAction::CreateAsset {
+                symbol,
+                name,
+                decimals,
+                kind: kind(&k)?,
+                max_supply,
+                mint_limit_per_day,
+                transferable: !non_transferable,
+            })],
+            options,
+        ),
+        TxCommand::Asset(AssetCommand::Mint { symbol, to, amount, reason, external_ref, options }) => {
+            let to = resolve_address(global, &to)?;
+            (vec![Action::Points(PointsAction::Mint { symbol, to, amount, reason, external_ref })], options)
+        }
+        TxCommand::Asset(AssetCommand::Burn { symbol, amount, options }) => {
+            (vec![Action::Points(PointsAction::Burn { symbol, amount })], options)
+        }
+    })
+}
+
+pub async fn run(global: &Global, command: TxCommand) -> Result<()> {
+    let (actions, options) = build(global, command)?;
+    let from = global.from.clone().ok_or_else(|| anyhow!("--from KEYNAME is required to sign"))?;
+    let store = global.keystore();
+    let info = store.show(&from).map_err(|e| anyhow!("{e}"))?;
+    let pass = if info.insecure { String::new() } else { passphrase()? };
+    let key = store.unlock(&from, &pass).map_err(|e| anyhow!("{e}"))?;
+    let client = global.client();
+    let status = client.status().await?;
+    let chain_id = status["chain_id"].as_str().ok_or_else(|| anyhow!("the node did not say its chain id"))?;
+    let account = client.account(&info.address).await?;
+    let nonce = account["next_nonce"].as_u64().ok_or_else(|| anyhow!("the node did not say the next nonce"))?;
+    let tx = Transaction { chain_id: chain_id.to_string(), signer: info.address, nonce, actions, memo: options.memo }
+        .sign(&key);
+    let hash = client.submit(&tx).await?;
+    if options.no_wait {
+        print(global, &json!({ "hash": hash.to_string(), "status": "pending" }));
+        return Ok(());
+    }
+    let result = client.wait(&hash, Duration::from_secs(60)).await?;
+    print(global, &result);
+    if result["status"] != "committed" {
+        return Err(anyhow!("transaction {hash} was rejected: {}", result["error"]));
+    }
+    Ok(())
+}

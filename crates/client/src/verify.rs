@@ -1,0 +1,116 @@
+//! Verify, don't trust: check a node's answer against the genesis validator set alone.
+//!
+//! A value is proven against the state root after block `H`; that root is in the header of
+//! block `H + 1`; that header is linked by parent digests to a header whose digest a quorum
+//! of the genesis validators signed (the finality certificate). Every link is checked here.
+
+use crate::{Client, Error, Result};
+use accord_types::{Address, Header};
+use commonware_cryptography::ed25519;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A balance the client checked itself.
+#[derive(Debug, Serialize)]
+pub struct VerifiedBalance {
+    pub address: Address,
+    pub symbol: String,
+    pub balance: String,
+    /// The value is the state after this block.
+    pub height: u64,
+    /// The block whose finality certificate anchors the check.
+    pub certified_height: u64,
+    pub state_root: String,
+}
+
+/// What the verifier trusts: the chain id and the genesis validators.
+pub struct Trust {
+    pub chain_id: String,
+    pub validators: Vec<ed25519::PublicKey>,
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str> {
+    v[name].as_str().ok_or_else(|| Error::Protocol(format!("missing `{name}`")))
+}
+
+fn unhex(text: &str, what: &str) -> Result<Vec<u8>> {
+    hex::decode(text).map_err(|_| Error::Verify(format!("{what} is not hex")))
+}
+
+/// Check a proof answer (`/v1/proofs/…`) and the certified headers above it. Returns the
+/// (verified) value and the heights involved.
+pub fn check(trust: &Trust, key: &[u8], proof: &Value, certified: &Value) -> Result<(Option<Vec<u8>>, u64, u64)> {
+    let height = proof["height"].as_u64().ok_or_else(|| Error::Protocol("missing `height`".into()))?;
+    let root: [u8; 32] = unhex(field(proof, "root")?, "root")?
+        .try_into()
+        .map_err(|_| Error::Verify("root is not 32 bytes".into()))?;
+    let value = proof["value"].as_str().map(|v| unhex(v, "value")).transpose()?;
+    let proof_bytes = unhex(field(proof, "proof")?, "proof")?;
+    let key_digest = accord_types::sha256(key);
+    if !accord_state::verify(&root, &key_digest, value.as_deref(), &proof_bytes) {
+        return Err(Error::Verify("the Merkle proof does not match the root".into()));
+    }
+    let headers = certified["headers"].as_array().ok_or_else(|| Error::Protocol("missing `headers`".into()))?;
+    let mut previous: Option<[u8; 32]> = None;
+    let mut last: Option<Header> = None;
+    for (i, h) in headers.iter().enumerate() {
+        let header = Header::decode(&unhex(field(h, "bytes")?, "header")?)
+            .map_err(|e| Error::Verify(format!("header does not decode: {e}")))?;
+        if i == 0 {
+            if header.height != height + 1 {
+                return Err(Error::Verify(format!("expected the header of block {}", height + 1)));
+            }
+            if header.state_root != root {
+                return Err(Error::Verify("the header's state root is not the proof's root".into()));
+            }
+        }
+        if let Some(digest) = previous {
+            if header.parent != digest {
+                return Err(Error::Verify(format!("header {} does not link to its parent", header.height)));
+            }
+        }
+        previous = Some(header.digest());
+        last = Some(header);
+    }
+    let last = last.ok_or_else(|| Error::Verify("no headers".into()))?;
+    let certificate = unhex(field(certified, "finalization")?, "finalization")?;
+    if !accord_consensus::finality::verify_finalization(&trust.chain_id, &trust.validators, &certificate, last.digest())
+    {
+        return Err(Error::Verify(
+            "the finality certificate is not signed by a quorum of the genesis validators".into(),
+        ));
+    }
+    Ok((value, height, last.height))
+}
+
+/// Fetch and check `address`'s balance of `symbol`.
+pub async fn balance(client: &Client, trust: &Trust, address: &Address, symbol: &str) -> Result<VerifiedBalance> {
+    let key = accord_exec::keys::account(address);
+    let proof: Value = client.get(&format!("/v1/proofs/{key}")).await?;
+    let height = proof["height"].as_u64().ok_or_else(|| Error::Protocol("missing `height`".into()))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let certified: Value = loop {
+        match client.get::<Value>(&format!("/v1/blocks/{}/certified", height + 1)).await {
+            Ok(v) => break v,
+            Err(Error::Api(info)) if info.code == 904 && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let (value, height, certified_height) = check(trust, &key.0, &proof, &certified)?;
+    let account = value
+        .map(|v| accord_exec::Account::decode(&v))
+        .transpose()
+        .map_err(|e| Error::Verify(format!("account does not decode: {e}")))?
+        .unwrap_or_default();
+    Ok(VerifiedBalance {
+        address: *address,
+        symbol: symbol.to_string(),
+        balance: account.balance(symbol).to_string(),
+        height,
+        certified_height,
+        state_root: field(&proof, "root")?.to_string(),
+    })
+}

@@ -1,0 +1,159 @@
+//! Transactions waiting for a block, in arrival order, contiguous in nonce per signer.
+//!
+//! A transaction stays here until a finalized block includes it. Taking it for a proposal
+//! only marks it in flight; if that proposal is never finalized, the next finalized height
+//! releases it for another proposal.
+
+use accord_types::{Address, Reject, SignedTx, TxHash};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+struct Entry {
+    tx: SignedTx,
+    /// Height of the proposal that carries it, if any.
+    in_flight: Option<u64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    order: VecDeque<TxHash>,
+    entries: HashMap<TxHash, Entry>,
+    /// Per signer: the nonce after its last pending transaction, and how many are pending.
+    pending: HashMap<Address, (u64, usize)>,
+    available: usize,
+}
+
+/// The node's transaction queue.
+pub struct Mempool {
+    inner: Mutex<Inner>,
+    arrived: tokio::sync::Notify,
+    capacity: usize,
+}
+
+impl Mempool {
+    pub fn new(capacity: usize) -> Self {
+        Self { inner: Mutex::new(Inner::default()), arrived: tokio::sync::Notify::new(), capacity }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next nonce `signer` must use, given its committed nonce.
+    pub fn next_nonce(&self, signer: &Address, committed: u64) -> u64 {
+        self.lock().pending.get(signer).map_or(committed, |(next, _)| (*next).max(committed))
+    }
+
+    pub fn contains(&self, hash: &TxHash) -> bool {
+        self.lock().entries.contains_key(hash)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Queue `tx` if its nonce is exactly the next one for its signer.
+    pub fn insert(&self, tx: SignedTx, committed_nonce: u64) -> Result<(), Reject> {
+        let mut inner = self.lock();
+        if inner.entries.contains_key(&tx.hash) {
+            return Err(Reject::DuplicateTransaction);
+        }
+        let signer = tx.tx.signer;
+        let expected = inner.pending.get(&signer).map_or(committed_nonce, |(n, _)| (*n).max(committed_nonce));
+        if tx.tx.nonce < expected {
+            return Err(Reject::NonceTooLow);
+        }
+        if tx.tx.nonce > expected {
+            return Err(Reject::NonceTooHigh);
+        }
+        if inner.entries.len() >= self.capacity {
+            return Err(Reject::MempoolFull);
+        }
+        let entry = inner.pending.entry(signer).or_insert((expected, 0));
+        entry.0 = tx.tx.nonce + 1;
+        entry.1 += 1;
+        inner.order.push_back(tx.hash);
+        inner.entries.insert(tx.hash, Entry { tx, in_flight: None });
+        inner.available += 1;
+        drop(inner);
+        self.arrived.notify_waiters();
+        Ok(())
+    }
+
+    /// Wait until a transaction is available or `wait` passed.
+    pub async fn wait_for_any(&self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.arrived.notified();
+            if self.lock().available > 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Up to `max` available transactions, in arrival order, marked in flight at `height`.
+    pub fn take(&self, max: usize, height: u64) -> Vec<SignedTx> {
+        let mut inner = self.lock();
+        let mut out = Vec::new();
+        let Inner { order, entries, available, .. } = &mut *inner;
+        for hash in order.iter() {
+            if out.len() >= max {
+                break;
+            }
+            if let Some(entry) = entries.get_mut(hash) {
+                if entry.in_flight.is_none() {
+                    entry.in_flight = Some(height);
+                    *available -= 1;
+                    out.push(entry.tx.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// A block at `height` was finalized with `included`: drop those, release the rest.
+    pub fn finalized(&self, height: u64, included: &[TxHash]) {
+        let mut inner = self.lock();
+        for hash in included {
+            if let Some(entry) = inner.entries.remove(hash) {
+                if entry.in_flight.is_none() {
+                    inner.available -= 1;
+                }
+                let signer = entry.tx.tx.signer;
+                if let Some(p) = inner.pending.get_mut(&signer) {
+                    p.1 -= 1;
+                    if p.1 == 0 {
+                        inner.pending.remove(&signer);
+                    }
+                }
+            }
+        }
+        let mut released = 0;
+        for entry in inner.entries.values_mut() {
+            if entry.in_flight.is_some_and(|h| h <= height) {
+                entry.in_flight = None;
+                released += 1;
+            }
+        }
+        inner.available += released;
+        let Inner { order, entries, .. } = &mut *inner;
+        while order.front().is_some_and(|h| !entries.contains_key(h)) {
+            order.pop_front();
+        }
+        if order.len() > 2 * entries.len() + 1024 {
+            order.retain(|h| entries.contains_key(h));
+        }
+        drop(inner);
+        if released > 0 {
+            self.arrived.notify_waiters();
+        }
+    }
+}
