@@ -242,7 +242,10 @@ fn main() {
     };
     if let Err(e) = result {
         if global.json {
-            println!("{}", json!({ "error": format!("{e:#}") }));
+            match e.downcast_ref::<accord_client::Error>() {
+                Some(accord_client::Error::Api(info)) => println!("{}", json!({ "error": info })),
+                _ => println!("{}", json!({ "error": { "message": format!("{e:#}") } })),
+            }
         } else {
             eprintln!("error: {e:#}");
         }

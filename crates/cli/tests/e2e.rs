@@ -1,0 +1,172 @@
+//! End to end: the real `accord dev` binary, driven by the real CLI and raw HTTP.
+
+mod common;
+
+use accord_client::verify::{check, Trust};
+use accord_types::{Action, Address, PointsAction, Transaction};
+use commonware_codec::Encode;
+use commonware_cryptography::{ed25519, Signer};
+use common::{temp_home, Dev};
+use serde_json::{json, Value};
+
+fn get(dev: &Dev, path: &str) -> Value {
+    reqwest::blocking::get(format!("{}{path}", dev.url())).expect("reachable").json().expect("json")
+}
+
+fn post(dev: &Dev, path: &str, body: String) -> (u16, Value) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}{path}", dev.url()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .expect("reachable");
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+fn address(key: &ed25519::PrivateKey) -> Address {
+    Address(key.public_key().encode().as_ref().try_into().expect("32 bytes"))
+}
+
+#[test]
+fn a_newcomer_issues_moves_and_verifies_points_without_trusting_the_node() {
+    let dev = Dev::start(&temp_home("tour"));
+    let alice = dev.ok(&["keys", "add", "alice"])["address"].as_str().expect("address").to_string();
+    dev.ok(&["keys", "add", "bob", "--insecure-no-passphrase"]);
+    dev.ok(&["--from", "alice", "tx", "asset", "create", "--symbol", "PARK", "--name", "Parking", "--max-supply", "1000000"]);
+    let minted = dev.ok(&["--from", "alice", "tx", "asset", "mint", "--symbol", "PARK", "--to", "alice",
+        "--amount", "1200", "--reason", "welcome", "--external-ref", "r1"]);
+    assert_eq!(minted["status"], "committed");
+    dev.ok(&["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "PARK", "--amount", "200"]);
+    let asset = dev.ok(&["query", "asset", "PARK", "--history"]);
+    assert_eq!((asset["issued"].as_str(), asset["circulating"].as_str(), asset["holders"].as_u64()),
+        (Some("1200"), Some("1200"), Some(2)));
+    assert_eq!(asset["history"]["mints"][0]["reason"], "welcome");
+    let verified = dev.ok(&["verify", "balance", "bob", "PARK"]);
+    assert_eq!(verified["balance"], "200");
+    let verified = dev.ok(&["verify", "balance", &alice, "PARK"]);
+    assert_eq!(verified["balance"], "1000");
+
+    // Typed rejects through the CLI, and nothing moves.
+    let before = dev.ok(&["query", "account", "alice"])["balances"].clone();
+    for (args, code) in [
+        (vec!["--from", "alice", "tx", "asset", "create", "--symbol", "PARK", "--name", "x"], 211),
+        (vec!["--from", "bob", "tx", "asset", "mint", "--symbol", "PARK", "--to", "bob", "--amount", "1", "--reason", "x"], 212),
+        (vec!["--from", "alice", "tx", "asset", "mint", "--symbol", "PARK", "--to", "bob", "--amount", "999000", "--reason", "x"], 213),
+        (vec!["--from", "alice", "tx", "asset", "mint", "--symbol", "PARK", "--to", "bob", "--amount", "1", "--reason", "x", "--external-ref", "r1"], 215),
+        (vec!["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "PARK", "--amount", "5000"], 216),
+        (vec!["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "NOPE", "--amount", "1"], 210),
+        (vec!["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "PARK", "--amount", "0"], 113),
+    ] {
+        let out = dev.fails(&args);
+        assert!(out.contains(&format!("\"code\":{code}")), "{args:?} -> {out}");
+    }
+    assert_eq!(dev.ok(&["query", "account", "alice"])["balances"], before);
+    assert_eq!(dev.ok(&["verify", "balance", "bob", "PARK"])["balance"], "200");
+}
+
+#[test]
+fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
+    let dev = Dev::start(&temp_home("bad"));
+    let status = get(&dev, "/v1/status");
+    let chain_id = status["chain_id"].as_str().expect("chain id").to_string();
+    let key = ed25519::PrivateKey::from_seed(7);
+    let tx = |chain: &str, nonce: u64| Transaction {
+        chain_id: chain.to_string(),
+        signer: address(&key),
+        nonce,
+        actions: vec![Action::Points(PointsAction::CreateAsset {
+            symbol: format!("T{nonce}"),
+            name: "t".into(),
+            decimals: 0,
+            kind: accord_types::AssetKind::Points,
+            max_supply: None,
+            mint_limit_per_day: None,
+            transferable: true,
+        })],
+        memo: String::new(),
+    };
+    let submit = |signed: &accord_types::SignedTx| {
+        post(&dev, "/v1/txs", json!({ "tx": hex::encode(signed.encode()) }).to_string())
+    };
+    assert_eq!(submit(&tx("other-chain", 0).sign(&key)).1["code"], 102);
+    let mut forged = tx(&chain_id, 0).sign(&key);
+    forged.signature[5] ^= 1;
+    assert_eq!(submit(&forged).1["code"], 101);
+    assert_eq!(submit(&tx(&chain_id, 3).sign(&key)).1["code"], 201);
+    let (code, ok) = submit(&tx(&chain_id, 0).sign(&key));
+    assert_eq!(code, 200, "{ok}");
+    assert_eq!(submit(&tx(&chain_id, 0).sign(&key)).1["code"], 301);
+    assert_eq!(post(&dev, "/v1/txs", "{not json".into()).1["code"], 900);
+    assert_eq!(post(&dev, "/v1/txs", json!({ "tx": "zz" }).to_string()).1["code"], 100);
+    let many: Vec<String> = vec!["00".into(); accord_api_batch_max() + 1];
+    assert_eq!(post(&dev, "/v1/txs/batch", json!({ "txs": many }).to_string()).1["code"], 902);
+    let huge = "a".repeat(17 * 1024 * 1024);
+    assert_eq!(post(&dev, "/v1/txs", json!({ "tx": huge }).to_string()).0, 413);
+    assert_eq!(get(&dev, "/v1/assets/NOPE")["code"], 904);
+    assert_eq!(get(&dev, "/v1/assets/NOPE/history?limit=5000")["code"], 903);
+    assert!(get(&dev, "/openapi.json")["paths"]["/v1/txs/batch"].is_object());
+    let metrics = reqwest::blocking::get(format!("{}/metrics", dev.url())).expect("up").text().expect("text");
+    assert!(metrics.contains("accord_height"));
+    // Wait for the good transaction, then the proof of a stale nonce.
+    let hash = ok["hash"].as_str().expect("hash").to_string();
+    for _ in 0..100 {
+        if get(&dev, &format!("/v1/txs/{hash}"))["status"] == "committed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(get(&dev, &format!("/v1/txs/{hash}"))["status"], "committed");
+    assert_eq!(submit(&tx(&chain_id, 0).sign(&key)).1["code"], 301);
+
+    // A genuine answer verifies; a tampered proof, header or certificate does not.
+    let genesis: Value = serde_json::from_slice(&std::fs::read(dev.home.join("genesis.json")).expect("genesis"))
+        .expect("json");
+    let validators = genesis["validators"]
+        .as_array()
+        .expect("validators")
+        .iter()
+        .map(|v| {
+            let raw = hex::decode(v["public_key"].as_str().expect("hex")).expect("hex");
+            commonware_codec::DecodeExt::decode(commonware_codec::Copying(raw.as_slice())).expect("key")
+        })
+        .collect();
+    let trust = Trust { chain_id: chain_id.clone(), validators };
+    let key_bytes = accord_exec::keys::account(&address(&key)).0;
+    let proof = get(&dev, &format!("/v1/proofs/{}", hex::encode(&key_bytes)));
+    let height = proof["height"].as_u64().expect("height");
+    let mut certified = Value::Null;
+    for _ in 0..100 {
+        certified = get(&dev, &format!("/v1/blocks/{}/certified", height + 1));
+        if certified["finalization"].is_string() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (value, _, _) = check(&trust, &key_bytes, &proof, &certified).expect("a genuine answer verifies");
+    assert!(value.is_some());
+    let flip = |text: &str, at: usize| {
+        let mut raw = hex::decode(text).expect("hex");
+        let i = at.min(raw.len() - 1);
+        raw[i] ^= 1;
+        hex::encode(raw)
+    };
+    let mut bad = proof.clone();
+    bad["value"] = json!(flip(proof["value"].as_str().expect("value"), 0));
+    assert!(check(&trust, &key_bytes, &bad, &certified).is_err(), "tampered value");
+    let mut bad = proof.clone();
+    bad["proof"] = json!(flip(proof["proof"].as_str().expect("proof"), 40));
+    assert!(check(&trust, &key_bytes, &bad, &certified).is_err(), "tampered proof");
+    let mut bad = certified.clone();
+    bad["headers"][0]["bytes"] = json!(flip(certified["headers"][0]["bytes"].as_str().expect("bytes"), 20));
+    assert!(check(&trust, &key_bytes, &proof, &bad).is_err(), "tampered header");
+    let mut bad = certified.clone();
+    let cert = certified["finalization"].as_str().expect("cert");
+    bad["finalization"] = json!(flip(cert, cert.len() / 2 - 5));
+    assert!(check(&trust, &key_bytes, &proof, &bad).is_err(), "tampered certificate");
+    let other = Trust { chain_id, validators: vec![ed25519::PrivateKey::from_seed(99).public_key()] };
+    assert!(check(&other, &key_bytes, &proof, &certified).is_err(), "certificate from another validator set");
+}
+
+fn accord_api_batch_max() -> usize {
+    10_000
+}
