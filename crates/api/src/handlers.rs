@@ -268,6 +268,6 @@ pub async fn metrics(State(node): Node_) -> impl IntoResponse {
         c.txs_rejected.load(Ordering::Relaxed),
         c.txs_submitted.load(Ordering::Relaxed),
         node.mempool.len(),
-    );
+    ) + &node.runtime_metrics();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -73,6 +73,8 @@ fn serve(home: Home, config: NodeConfig) -> Result<()> {
         let (node, consensus) = accord_node::start(context.child("node"), &home, config)
             .await
             .map_err(|e| anyhow!("{e}"))?;
+        let metrics = context.child("metrics");
+        node.set_runtime_metrics(Box::new(move || commonware_runtime::Metrics::encode(&metrics)));
         let router = accord_api::router(node.clone());
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let api = context.child("api").spawn(move |_| async move {

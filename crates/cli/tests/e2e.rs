@@ -46,8 +46,9 @@ fn a_newcomer_issues_moves_and_verifies_points_without_trusting_the_node() {
     let verified = dev.ok(&["verify", "balance", &alice, "PARK"]);
     assert_eq!(verified["balance"], "1000");
 
-    // Typed rejects through the CLI, and nothing moves.
+    // Typed rejects through the CLI, and nothing moves: not a balance, not the state root.
     let before = dev.ok(&["query", "account", "alice"])["balances"].clone();
+    let root_before = dev.ok(&["query", "status"])["state_root"].clone();
     for (args, code) in [
         (vec!["--from", "alice", "tx", "asset", "create", "--symbol", "PARK", "--name", "x"], 211),
         (vec!["--from", "bob", "tx", "asset", "mint", "--symbol", "PARK", "--to", "bob", "--amount", "1", "--reason", "x"], 212),
@@ -61,6 +62,8 @@ fn a_newcomer_issues_moves_and_verifies_points_without_trusting_the_node() {
         assert!(out.contains(&format!("\"code\":{code}")), "{args:?} -> {out}");
     }
     assert_eq!(dev.ok(&["query", "account", "alice"])["balances"], before);
+    let status = dev.ok(&["query", "status"]);
+    assert_eq!(status["state_root"], root_before, "rejected transactions moved the state root");
     assert_eq!(dev.ok(&["verify", "balance", "bob", "PARK"])["balance"], "200");
 }
 
@@ -101,7 +104,8 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
     let many: Vec<String> = vec!["00".into(); accord_api_batch_max() + 1];
     assert_eq!(post(&dev, "/v1/txs/batch", json!({ "txs": many }).to_string()).1["code"], 902);
     let huge = "a".repeat(17 * 1024 * 1024);
-    assert_eq!(post(&dev, "/v1/txs", json!({ "tx": huge }).to_string()).0, 413);
+    let (code, body) = post(&dev, "/v1/txs", json!({ "tx": huge }).to_string());
+    assert_eq!((code, body["code"].as_u64()), (413, Some(901)));
     assert_eq!(get(&dev, "/v1/assets/NOPE")["code"], 904);
     assert_eq!(get(&dev, "/v1/assets/NOPE/history?limit=5000")["code"], 903);
     assert!(get(&dev, "/openapi.json")["paths"]["/v1/txs/batch"].is_object());
@@ -117,6 +121,9 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
     }
     assert_eq!(get(&dev, &format!("/v1/txs/{hash}"))["status"], "committed");
     assert_eq!(submit(&tx(&chain_id, 0).sign(&key)).1["code"], 301);
+    let mut reused = tx(&chain_id, 0);
+    reused.memo = "same nonce, other transaction".into();
+    assert_eq!(submit(&reused.sign(&key)).1["code"], 200);
 
     // A genuine answer verifies; a tampered proof, header or certificate does not.
     let genesis: Value = serde_json::from_slice(&std::fs::read(dev.home.join("genesis.json")).expect("genesis"))

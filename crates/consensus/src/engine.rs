@@ -170,7 +170,7 @@ pub async fn start(
     consensus_namespace.extend_from_slice(b"/consensus");
     let scheme = Scheme::signer(&consensus_namespace, participants, config.key.clone())
         .ok_or("this node's key is not in the validator set")?;
-    let page_cache = CacheRef::new(NonZeroU16::new(16_384).unwrap_or(NonZeroU16::MIN), nz(2048));
+    let page_cache = CacheRef::new(NonZeroU16::new(16_384).unwrap_or(NonZeroU16::MIN), nz(512));
     let epocher = FixedEpocher::new(nz64(u64::MAX));
     let genesis_digest = commonware_cryptography::Digestible::digest(&config.genesis);
 

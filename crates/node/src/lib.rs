@@ -77,6 +77,7 @@ pub struct Node {
     recent: Mutex<BTreeMap<u64, ([u8; 32], [u8; 32])>>,
     rejected: Mutex<(HashMap<TxHash, Reject>, std::collections::VecDeque<TxHash>)>,
     chain: OnceLock<Chain>,
+    runtime_metrics: OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
     strategy: commonware_parallel::Rayon,
 }
 
@@ -97,6 +98,16 @@ pub fn executor(chain_id: &str) -> Executor {
 impl Node {
     pub fn chain(&self) -> Option<&Chain> {
         self.chain.get()
+    }
+
+    /// Install the source of the runtime's own metrics (consensus, p2p, storage).
+    pub fn set_runtime_metrics(&self, source: Box<dyn Fn() -> String + Send + Sync>) {
+        let _ = self.runtime_metrics.set(source);
+    }
+
+    /// The runtime's metrics in Prometheus text format (empty before they are installed).
+    pub fn runtime_metrics(&self) -> String {
+        self.runtime_metrics.get().map(|f| f()).unwrap_or_default()
     }
 
     pub fn executed(&self) -> Executed {
@@ -233,11 +244,17 @@ impl Node {
                 error: r.result.as_ref().err().map(|e| RejectInfo::from(*e)),
             })
             .collect();
-        self.receipts.append(header.height, &receipts)?;
-        let writes: Vec<([u8; 32], Option<Vec<u8>>)> =
-            outcome.writes.into_iter().map(|(k, v)| (k.digest(), v)).collect();
-        let executed = Executed { height: header.height, digest: block.digest32(), root: [0; 32] };
-        let root = ledger.state.apply(writes, executed.encode()).await.map_err(|e| e.to_string())?;
+        let changed = !outcome.writes.is_empty();
+        self.receipts.append(header.height, block.digest32(), changed, &receipts)?;
+        let executed = Executed { height: header.height, digest: block.digest32(), root: ledger.executed.root };
+        let root = if changed {
+            let writes: Vec<([u8; 32], Option<Vec<u8>>)> =
+                outcome.writes.into_iter().map(|(k, v)| (k.digest(), v)).collect();
+            ledger.state.apply(writes, executed.encode()).await.map_err(|e| e.to_string())?
+        } else {
+            // Nothing changed: the root stays, and an idle chain does not grow the store.
+            ledger.executed.root
+        };
         let executed = Executed { root, ..executed };
         ledger.executed = executed;
         drop(ledger);
@@ -332,7 +349,12 @@ pub async fn start(
             Executed { root, ..executed }
         }
     };
-    let receipts = Receipts::open(&home.data().join("receipts.log"), executed.height)?;
+    let (receipts, last) = Receipts::open(&home.data().join("receipts.log"), executed.height)?;
+    // Blocks after the state's last commit that changed nothing are executed already.
+    let executed = match last {
+        Some(last) if last.height > executed.height => Executed { height: last.height, digest: last.digest, ..executed },
+        _ => executed,
+    };
     let strategy = commonware_parallel::Rayon::new(std::num::NonZeroUsize::new(2).unwrap_or(std::num::NonZeroUsize::MIN))
         .map_err(|e| e.to_string())?;
     let (executed_tx, _) = watch::channel(executed);
@@ -347,6 +369,7 @@ pub async fn start(
         recent: Mutex::new(BTreeMap::from([(executed.height, (executed.digest, executed.root))])),
         rejected: Mutex::new(Default::default()),
         chain: OnceLock::new(),
+        runtime_metrics: OnceLock::new(),
         strategy,
         config: config.clone(),
         genesis: genesis.clone(),

@@ -1,8 +1,11 @@
 //! Receipts of executed blocks: an append-only, fsynced log plus an in-memory index by hash.
 //!
-//! Record: `height (u64 BE) || length (u32 BE) || JSON array of receipts`. A record cut
-//! short by a crash is dropped at open; records above the state's height are dropped too
-//! (their block is executed again and writes them again).
+//! Record: `height (u64 BE) || block digest (32) || changed state (u8) || length (u32 BE) ||
+//! JSON array of receipts`. A record cut short by a crash is dropped at open. A block that
+//! changed nothing is not committed to the state at all (its root stays, and an idle chain
+//! does not grow the store), so its record is what says it was executed. A record above
+//! the state's height that did change state is dropped with everything after it: the
+//! state commit it preceded never happened, and marshal delivers that block again.
 
 use accord_types::reject::RejectInfo;
 use accord_types::{Address, Event, TxHash};
@@ -29,6 +32,15 @@ pub struct Receipt {
     pub error: Option<RejectInfo>,
 }
 
+/// The last block the log says was executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastBlock {
+    pub height: u64,
+    pub digest: [u8; 32],
+}
+
+const RECORD_HEADER_BYTES: usize = 8 + 32 + 1 + 4;
+
 struct Inner {
     file: File,
     end: u64,
@@ -46,20 +58,25 @@ fn io(e: std::io::Error) -> String {
 }
 
 impl Receipts {
-    /// Open the log, keeping only whole records of heights `<= executed_height`.
-    pub fn open(path: &Path, executed_height: u64) -> Result<Self, String> {
+    /// Open the log. Keeps whole records up to `state_height`, and after it only records of
+    /// blocks that changed nothing; returns the last block those records cover.
+    pub fn open(path: &Path, state_height: u64) -> Result<(Self, Option<LastBlock>), String> {
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut blocks = BTreeMap::new();
         let mut index = HashMap::new();
         let mut at = 0usize;
-        while at + 12 <= bytes.len() {
-            let height = u64::from_be_bytes(bytes[at..at + 8].try_into().map_err(|_| "receipt log: header")?);
-            let len = u32::from_be_bytes(bytes[at + 8..at + 12].try_into().map_err(|_| "receipt log: header")?);
-            let start = at + 12;
+        let mut last = None;
+        while at + RECORD_HEADER_BYTES <= bytes.len() {
+            let field = |from: usize, to: usize| bytes[at + from..at + to].to_vec();
+            let height = u64::from_be_bytes(field(0, 8).try_into().map_err(|_| "receipt log: header")?);
+            let digest: [u8; 32] = field(8, 40).try_into().map_err(|_| "receipt log: header")?;
+            let changed = bytes[at + 40] != 0;
+            let len = u32::from_be_bytes(field(41, 45).try_into().map_err(|_| "receipt log: header")?);
+            let start = at + RECORD_HEADER_BYTES;
             let end = start + len as usize;
-            if end > bytes.len() || height > executed_height {
+            if end > bytes.len() || (height > state_height && changed) {
                 break;
             }
             let Ok(receipts) = serde_json::from_slice::<Vec<Receipt>>(&bytes[start..end]) else { break };
@@ -69,33 +86,36 @@ impl Receipts {
                 }
             }
             blocks.insert(height, (start as u64, len));
+            last = Some(LastBlock { height, digest });
             at = end;
         }
         file.set_len(at as u64).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(Self { inner: Mutex::new(Inner { file, end: at as u64, blocks, index }) })
+        Ok((Self { inner: Mutex::new(Inner { file, end: at as u64, blocks, index }) }, last))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Append the receipts of block `height` durably.
-    pub fn append(&self, height: u64, receipts: &[Receipt]) -> Result<(), String> {
+    /// Append the receipts of block `height` durably; `changed` says whether it wrote state.
+    pub fn append(&self, height: u64, digest: [u8; 32], changed: bool, receipts: &[Receipt]) -> Result<(), String> {
         let json = serde_json::to_vec(receipts).map_err(|e| e.to_string())?;
         let mut inner = self.lock();
         if inner.blocks.contains_key(&height) {
             return Ok(());
         }
-        let mut record = Vec::with_capacity(12 + json.len());
+        let mut record = Vec::with_capacity(RECORD_HEADER_BYTES + json.len());
         record.extend_from_slice(&height.to_be_bytes());
+        record.extend_from_slice(&digest);
+        record.push(u8::from(changed));
         record.extend_from_slice(&(json.len() as u32).to_be_bytes());
         record.extend_from_slice(&json);
         let end = inner.end;
         inner.file.seek(SeekFrom::Start(end)).map_err(io)?;
         inner.file.write_all(&record).map_err(io)?;
         inner.file.sync_data().map_err(io)?;
-        inner.blocks.insert(height, (end + 12, json.len() as u32));
+        inner.blocks.insert(height, (end + RECORD_HEADER_BYTES as u64, json.len() as u32));
         inner.end = end + record.len() as u64;
         for r in receipts {
             if let Ok(hash) = r.hash.parse::<TxHash>() {
@@ -127,5 +147,52 @@ impl Receipts {
 
     pub fn count(&self) -> usize {
         self.lock().index.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(height: u64) -> Receipt {
+        Receipt {
+            hash: accord_types::TxHash([height as u8; 32]).to_string(),
+            signer: Address([1; 32]),
+            nonce: height,
+            height,
+            index: 0,
+            status: "committed".into(),
+            events: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn reopening_keeps_what_the_state_covers_and_drops_the_rest() {
+        let path = std::env::temp_dir().join(format!("accord-receipts-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        {
+            let (log, last) = Receipts::open(&path, 0).expect("opens");
+            assert_eq!(last, None);
+            log.append(1, [1; 32], true, &[receipt(1)]).expect("appends");
+            log.append(2, [2; 32], false, &[]).expect("appends");
+            log.append(3, [3; 32], true, &[receipt(3)]).expect("appends");
+            log.append(4, [4; 32], false, &[]).expect("appends");
+        }
+        // The state committed block 1 only: block 2 changed nothing (kept), block 3's state
+        // commit never happened (dropped, and block 4 after it).
+        let (log, last) = Receipts::open(&path, 1).expect("reopens");
+        assert_eq!(last, Some(LastBlock { height: 2, digest: [2; 32] }));
+        assert!(log.get(&accord_types::TxHash([1; 32])).expect("reads").is_some());
+        assert!(!log.contains(&accord_types::TxHash([3; 32])));
+        drop(log);
+        // A record cut short by a crash is dropped.
+        let len = std::fs::metadata(&path).expect("exists").len();
+        let file = OpenOptions::new().append(true).open(&path).expect("opens");
+        file.set_len(len + 7).expect("grows");
+        let (_, last) = Receipts::open(&path, 1).expect("reopens");
+        assert_eq!(last, Some(LastBlock { height: 2, digest: [2; 32] }));
+        assert_eq!(std::fs::metadata(&path).expect("exists").len(), len);
+        let _ = std::fs::remove_file(&path);
     }
 }
