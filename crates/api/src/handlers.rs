@@ -213,7 +213,7 @@ const CERTIFIED_CHAIN_MAX: u64 = 64;
 pub async fn block_certified(State(node): Node_, Path(height): Path<u64>) -> Answer {
     let chain = node.chain().ok_or_else(|| ApiError::unavailable("consensus is starting"))?;
     let mut headers = Vec::new();
-    for h in height..height + CERTIFIED_CHAIN_MAX {
+    for h in height..height.saturating_add(CERTIFIED_CHAIN_MAX) {
         let Some(block) = chain.get_block(Height::new(h)).await else { break };
         headers.push(header_json(block.inner()));
         if let Some(f) = chain.get_finalization(Height::new(h)).await {

@@ -58,7 +58,7 @@ pub fn check(trust: &Trust, key: &[u8], proof: &Value, certified: &Value) -> Res
         let header = Header::decode(&unhex(field(h, "bytes")?, "header")?)
             .map_err(|e| Error::Verify(format!("header does not decode: {e}")))?;
         if i == 0 {
-            if header.height != height + 1 {
+            if Some(header.height) != height.checked_add(1) {
                 return Err(Error::Verify(format!("expected the header of block {}", height + 1)));
             }
             if header.state_root != root {
@@ -89,9 +89,10 @@ pub async fn balance(client: &Client, trust: &Trust, address: &Address, symbol: 
     let key = accord_exec::keys::account(address);
     let proof: Value = client.get(&format!("/v1/proofs/{key}")).await?;
     let height = proof["height"].as_u64().ok_or_else(|| Error::Protocol("missing `height`".into()))?;
+    let next = height.checked_add(1).ok_or_else(|| Error::Verify("height out of range".into()))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let certified: Value = loop {
-        match client.get::<Value>(&format!("/v1/blocks/{}/certified", height + 1)).await {
+        match client.get::<Value>(&format!("/v1/blocks/{next}/certified")).await {
             Ok(v) => break v,
             Err(Error::Api(info)) if info.code == 904 && tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await

@@ -98,7 +98,7 @@ fn archive_config<C: Clone>(prefix: &str, cache: &CacheRef, codec_config: C) -> 
     immutable::Config {
         metadata_partition: format!("{prefix}-metadata"),
         freezer_table_partition: format!("{prefix}-freezer-table"),
-        freezer_table_initial_size: 65_536,
+        freezer_table_initial_size: 1024,
         freezer_table_resize_frequency: 4,
         freezer_table_resize_chunk_size: 1 << 12,
         freezer_key_partition: format!("{prefix}-freezer-key"),

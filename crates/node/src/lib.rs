@@ -166,12 +166,14 @@ impl Node {
         let Ok((txs, results)) = checked else {
             return vec![Err(Reject::MempoolFull)];
         };
-        let nonces = self.committed_nonces(&txs).await;
+        let Ok(nonces) = self.committed_nonces(&txs).await else {
+            return txs.iter().map(|_| Err(Reject::MempoolFull)).collect();
+        };
         let mut out = Vec::with_capacity(txs.len());
         for (tx, result) in txs.into_iter().zip(results) {
             let hash = tx.hash;
             let result = result.and_then(|()| {
-                if self.receipts.contains(&hash) {
+                if self.receipts.is_committed(&hash) {
                     return Err(Reject::DuplicateTransaction);
                 }
                 let committed = nonces.get(&tx.tx.signer).copied().unwrap_or(0);
@@ -193,21 +195,21 @@ impl Node {
         out
     }
 
-    async fn committed_nonces(&self, txs: &[SignedTx]) -> HashMap<accord_types::Address, u64> {
+    async fn committed_nonces(&self, txs: &[SignedTx]) -> Result<HashMap<accord_types::Address, u64>, String> {
         let mut signers: Vec<_> = txs.iter().map(|t| t.tx.signer).collect();
         signers.sort_unstable();
         signers.dedup();
         let keys: Vec<[u8; 32]> = signers.iter().map(|s| accord_exec::keys::account(s).digest()).collect();
         let ledger = self.ledger.read().await;
-        let values = ledger.state.get_many(&keys).await.unwrap_or_default();
-        signers
+        let values = ledger.state.get_many(&keys).await.map_err(|e| e.to_string())?;
+        Ok(signers
             .into_iter()
             .zip(values)
             .map(|(s, v)| {
                 let nonce = v.and_then(|b| accord_exec::Account::decode(&b).ok()).map_or(0, |a| a.nonce);
                 (s, nonce)
             })
-            .collect()
+            .collect())
     }
 
     /// Execute one finalized block and make its effects durable. Errors are fatal.
@@ -297,12 +299,19 @@ impl Host for NodeHost {
         let node = self.0.clone();
         Box::pin(async move {
             node.mempool.wait_for_any(Duration::from_millis(node.config.block_interval_ms)).await;
-            node.mempool.take(node.config.block_txs_max, parent_height + 1)
+            let max_txs = node.config.block_txs_max.min(accord_types::limits::BLOCK_TXS_MAX);
+            let max_bytes = accord_types::limits::BLOCK_BYTES_MAX - accord_types::Header::ENCODED_LEN - 8;
+            node.mempool.take(max_txs, max_bytes, parent_height + 1)
         })
     }
 
     fn check_txs(&self, txs: &[SignedTx]) -> bool {
-        if txs.len() > self.0.config.block_txs_max.max(accord_types::limits::BLOCK_TXS_MAX) {
+        if txs.len() > accord_types::limits::BLOCK_TXS_MAX {
+            return false;
+        }
+        let mut hashes: Vec<TxHash> = txs.iter().map(|t| t.hash).collect();
+        hashes.sort_unstable();
+        if hashes.windows(2).any(|w| w[0] == w[1]) {
             return false;
         }
         txs.iter().all(|t| self.0.exec.check_stateless(t).is_ok())
@@ -391,13 +400,22 @@ pub async fn start(
     let (chain, mut finalized, handle) = accord_consensus::start(context, consensus_config, host).await?;
     let _ = node.chain.set(chain);
     let executor_node = node.clone();
-    tokio::spawn(async move {
+    let executor = tokio::spawn(async move {
         while let Some(Finalized { block, ack }) = finalized.next().await {
             if let Err(e) = executor_node.apply_finalized(&block).await {
                 tracing::error!(height = block.header.height, error = %e, "execution failed; stopping before anything else is committed");
                 std::process::exit(70);
             }
             commonware_utils::Acknowledgement::acknowledge(ack);
+        }
+    });
+    // A panic in the executor must stop the node: a node that no longer executes must not
+    // keep answering with a frozen height. (The stream ends normally only when consensus
+    // stops, which ends the node through its own handle.)
+    tokio::spawn(async move {
+        if let Err(e) = executor.await {
+            tracing::error!(error = %e, "the executor panicked; stopping the node");
+            std::process::exit(70);
         }
     });
     Ok((node, handle))

@@ -99,22 +99,33 @@ impl Mempool {
         }
     }
 
-    /// Up to `max` available transactions, in arrival order, marked in flight at `height`.
-    pub fn take(&self, max: usize, height: u64) -> Vec<SignedTx> {
+    /// Available transactions in arrival order, marked in flight at `height`: at most
+    /// `max_txs` of them and `max_bytes` of encoded body. A signer with a transaction
+    /// already in flight gets none of its later ones (their nonces would come too early).
+    pub fn take(&self, max_txs: usize, max_bytes: usize, height: u64) -> Vec<SignedTx> {
         let mut inner = self.lock();
         let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut blocked: std::collections::HashSet<Address> = std::collections::HashSet::new();
         let Inner { order, entries, available, .. } = &mut *inner;
         for hash in order.iter() {
-            if out.len() >= max {
+            if out.len() >= max_txs {
                 break;
             }
-            if let Some(entry) = entries.get_mut(hash) {
-                if entry.in_flight.is_none() {
-                    entry.in_flight = Some(height);
-                    *available -= 1;
-                    out.push(entry.tx.clone());
-                }
+            let Some(entry) = entries.get_mut(hash) else { continue };
+            let signer = entry.tx.tx.signer;
+            if entry.in_flight.is_some() || blocked.contains(&signer) {
+                blocked.insert(signer);
+                continue;
             }
+            let len = accord_types::BlockBody::encoded_len(&entry.tx);
+            if bytes + len > max_bytes {
+                break;
+            }
+            bytes += len;
+            entry.in_flight = Some(height);
+            *available -= 1;
+            out.push(entry.tx.clone());
         }
         out
     }
@@ -155,5 +166,60 @@ impl Mempool {
         if released > 0 {
             self.arrived.notify_waiters();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_types::{Action, PointsAction, Transaction};
+    use commonware_codec::Encode;
+    use commonware_cryptography::{ed25519, Signer};
+
+    fn tx(seed: u64, nonce: u64) -> SignedTx {
+        let key = ed25519::PrivateKey::from_seed(seed);
+        let signer = Address(key.public_key().encode().as_ref().try_into().expect("32 bytes"));
+        let action = PointsAction::Burn { symbol: "PARK".into(), amount: 1 };
+        Transaction { chain_id: "t".into(), signer, nonce, actions: vec![Action::Points(action)], memo: String::new() }
+            .sign(&key)
+    }
+
+    #[test]
+    fn nonces_must_be_contiguous_per_signer() {
+        let pool = Mempool::new(10);
+        assert_eq!(pool.insert(tx(1, 3), 4), Err(Reject::NonceTooLow));
+        assert_eq!(pool.insert(tx(1, 5), 4), Err(Reject::NonceTooHigh));
+        pool.insert(tx(1, 4), 4).expect("next nonce");
+        assert_eq!(pool.insert(tx(1, 4), 4), Err(Reject::DuplicateTransaction));
+        pool.insert(tx(1, 5), 4).expect("following nonce");
+        assert_eq!(pool.next_nonce(&tx(1, 0).tx.signer, 4), 6);
+    }
+
+    #[test]
+    fn a_proposal_that_never_finalizes_loses_nothing_and_keeps_nonce_order() {
+        let pool = Mempool::new(10);
+        pool.insert(tx(1, 0), 0).expect("queued");
+        pool.insert(tx(2, 0), 0).expect("queued");
+        let first = pool.take(10, usize::MAX, 5);
+        assert_eq!(first.len(), 2);
+        // A later nonce of a signer whose earlier one is in flight waits.
+        pool.insert(tx(1, 1), 0).expect("queued");
+        assert!(pool.take(10, usize::MAX, 5).is_empty());
+        // Height 5 finalized with only signer 2's transaction: signer 1's is released, in order.
+        pool.finalized(5, &[first[1].hash]);
+        let again = pool.take(10, usize::MAX, 6);
+        assert_eq!(again.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn a_proposal_respects_the_byte_budget() {
+        let pool = Mempool::new(10);
+        for seed in 0..5 {
+            pool.insert(tx(seed, 0), 0).expect("queued");
+        }
+        let one = accord_types::BlockBody::encoded_len(&tx(0, 0));
+        assert_eq!(pool.take(10, one * 2 + 1, 1).len(), 2);
+        assert_eq!(pool.take(1, usize::MAX, 1).len(), 1);
     }
 }

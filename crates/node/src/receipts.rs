@@ -45,7 +45,21 @@ struct Inner {
     file: File,
     end: u64,
     blocks: BTreeMap<u64, (u64, u32)>,
-    index: HashMap<TxHash, (u64, u32)>,
+    index: HashMap<TxHash, (u64, u32, bool)>,
+}
+
+/// Index `r`, unless the hash already points at a committed receipt: a transaction
+/// included again (by a faulty proposer) is rejected the second time, and that must not
+/// hide that it was committed.
+fn index_receipt(index: &mut HashMap<TxHash, (u64, u32, bool)>, height: u64, r: &Receipt) {
+    let Ok(hash) = r.hash.parse::<TxHash>() else { return };
+    let committed = r.error.is_none();
+    match index.get(&hash) {
+        Some((_, _, true)) => {}
+        _ => {
+            index.insert(hash, (height, r.index, committed));
+        }
+    }
 }
 
 /// The receipt log.
@@ -79,11 +93,12 @@ impl Receipts {
             if end > bytes.len() || (height > state_height && changed) {
                 break;
             }
-            let Ok(receipts) = serde_json::from_slice::<Vec<Receipt>>(&bytes[start..end]) else { break };
+            // A whole record that does not parse is damage, not a torn tail: refuse to start
+            // rather than silently dropping committed receipts.
+            let receipts = serde_json::from_slice::<Vec<Receipt>>(&bytes[start..end])
+                .map_err(|e| format!("receipt log {}: record of block {height} is damaged: {e}", path.display()))?;
             for r in &receipts {
-                if let Ok(hash) = r.hash.parse::<TxHash>() {
-                    index.insert(hash, (height, r.index));
-                }
+                index_receipt(&mut index, height, r);
             }
             blocks.insert(height, (start as u64, len));
             last = Some(LastBlock { height, digest });
@@ -118,9 +133,7 @@ impl Receipts {
         inner.blocks.insert(height, (end + RECORD_HEADER_BYTES as u64, json.len() as u32));
         inner.end = end + record.len() as u64;
         for r in receipts {
-            if let Ok(hash) = r.hash.parse::<TxHash>() {
-                inner.index.insert(hash, (height, r.index));
-            }
+            index_receipt(&mut inner.index, height, r);
         }
         Ok(())
     }
@@ -137,12 +150,17 @@ impl Receipts {
 
     /// The receipt of transaction `hash`, if it was executed.
     pub fn get(&self, hash: &TxHash) -> Result<Option<Receipt>, String> {
-        let Some((height, index)) = self.lock().index.get(hash).copied() else { return Ok(None) };
+        let Some((height, index, _)) = self.lock().index.get(hash).copied() else { return Ok(None) };
         Ok(self.block(height)?.into_iter().nth(index as usize))
     }
 
     pub fn contains(&self, hash: &TxHash) -> bool {
         self.lock().index.contains_key(hash)
+    }
+
+    /// Whether `hash` was committed (a rejected one may be submitted again).
+    pub fn is_committed(&self, hash: &TxHash) -> bool {
+        self.lock().index.get(hash).is_some_and(|(_, _, committed)| *committed)
     }
 
     pub fn count(&self) -> usize {

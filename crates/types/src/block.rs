@@ -17,7 +17,8 @@ pub struct Header {
     pub timestamp_ms: u64,
     /// Root of the state after block `height - 1`.
     pub state_root: Hash32,
-    /// `sha256` over the concatenated hashes of the body's transactions.
+    /// `sha256` over the concatenated `sha256(signed tx bytes)` of the body's transactions:
+    /// it covers the signatures too, so two bodies differing only there differ in digest.
     pub txs_root: Hash32,
     pub tx_count: u32,
 }
@@ -75,9 +76,14 @@ impl BlockBody {
     pub fn txs_root(&self) -> Hash32 {
         let mut all = Vec::with_capacity(self.txs.len() * 32);
         for tx in &self.txs {
-            all.extend_from_slice(&tx.hash.0);
+            all.extend_from_slice(&sha256(&tx.encode()));
         }
         sha256(&all)
+    }
+
+    /// The bytes one transaction takes in an encoded body.
+    pub fn encoded_len(tx: &SignedTx) -> usize {
+        4 + tx.encode().len()
     }
 
     pub fn encode_into(&self, w: &mut Writer) {

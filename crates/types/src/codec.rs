@@ -69,6 +69,16 @@ impl Writer {
             }
         }
     }
+    /// `0x00` for none, or `0x01` then `bytes8`.
+    pub fn opt_bytes8(&mut self, v: Option<&[u8]>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.bytes8(v);
+            }
+        }
+    }
     pub fn finish(self) -> Vec<u8> {
         self.bytes
     }
@@ -146,6 +156,14 @@ impl<'a> Reader<'a> {
         match self.u8(what)? {
             0 => Ok(None),
             1 => Ok(Some(self.u128(what)?)),
+            _ => Err(DecodeError::Invalid(what)),
+        }
+    }
+    /// Optional UTF-8 text: `0x00`, or `0x01` then `string8`.
+    pub fn opt_string8(&mut self, max: usize, what: &'static str) -> Result<Option<String>, DecodeError> {
+        match self.u8(what)? {
+            0 => Ok(None),
+            1 => Ok(Some(self.string8(max, what)?)),
             _ => Err(DecodeError::Invalid(what)),
         }
     }

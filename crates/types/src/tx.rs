@@ -49,7 +49,7 @@ pub enum AssetKind {
 }
 
 impl AssetKind {
-    fn from_u8(v: u8) -> Result<Self, DecodeError> {
+    pub fn from_u8(v: u8) -> Result<Self, DecodeError> {
         Ok(match v {
             0 => Self::Points,
             1 => Self::Currency,
@@ -204,13 +204,7 @@ fn encode_points(a: &PointsAction, w: &mut Writer) {
             w.raw(&to.0);
             w.u128(*amount);
             w.bytes8(reason.as_bytes());
-            match external_ref {
-                None => w.u8(0),
-                Some(r) => {
-                    w.u8(1);
-                    w.bytes8(r.as_bytes());
-                }
-            }
+            w.opt_bytes8(external_ref.as_deref().map(str::as_bytes));
         }
         PointsAction::Transfer { symbol, to, amount } => {
             w.u16(tag(MODULE_POINTS, 3));
@@ -243,11 +237,7 @@ fn decode_points(action: u8, r: &mut Reader<'_>) -> Result<PointsAction, DecodeE
             to: Address(r.array("recipient")?),
             amount: r.u128("amount")?,
             reason: r.string8(REASON_BYTES_MAX, "reason")?,
-            external_ref: match r.u8("external ref flag")? {
-                0 => None,
-                1 => Some(r.string8(EXTERNAL_REF_BYTES_MAX, "external ref")?),
-                _ => return Err(DecodeError::Invalid("external ref flag")),
-            },
+            external_ref: r.opt_string8(EXTERNAL_REF_BYTES_MAX, "external ref")?,
         },
         3 => PointsAction::Transfer {
             symbol: symbol(r)?,

@@ -54,13 +54,7 @@ impl AssetRecord {
             symbol: r.string8(SYMBOL_BYTES_MAX, "symbol")?,
             name: r.string8(ASSET_NAME_BYTES_MAX, "name")?,
             decimals: r.u8("decimals")?,
-            kind: match r.u8("kind")? {
-                0 => AssetKind::Points,
-                1 => AssetKind::Currency,
-                2 => AssetKind::TimeCredits,
-                3 => AssetKind::Shares,
-                _ => return Err(DecodeError::Invalid("kind")),
-            },
+            kind: AssetKind::from_u8(r.u8("kind")?)?,
             issuer: Address(r.array("issuer")?),
             max_supply: r.opt_u128("max supply")?,
             mint_limit_per_day: r.opt_u128("mint limit")?,
@@ -95,13 +89,7 @@ impl MintRecord {
         w.raw(&self.to.0);
         w.u128(self.amount);
         w.bytes8(self.reason.as_bytes());
-        match &self.external_ref {
-            None => w.u8(0),
-            Some(r) => {
-                w.u8(1);
-                w.bytes8(r.as_bytes());
-            }
-        }
+        w.opt_bytes8(self.external_ref.as_deref().map(str::as_bytes));
         w.finish()
     }
 
@@ -113,11 +101,7 @@ impl MintRecord {
             to: Address(r.array("to")?),
             amount: r.u128("amount")?,
             reason: r.string8(REASON_BYTES_MAX, "reason")?,
-            external_ref: match r.u8("external ref flag")? {
-                0 => None,
-                1 => Some(r.string8(EXTERNAL_REF_BYTES_MAX, "external ref")?),
-                _ => return Err(DecodeError::Invalid("external ref flag")),
-            },
+            external_ref: r.opt_string8(EXTERNAL_REF_BYTES_MAX, "external ref")?,
         };
         r.finish()?;
         Ok(record)
