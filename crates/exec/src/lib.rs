@@ -8,6 +8,7 @@ pub mod bank;
 pub mod keys;
 pub mod memory;
 pub mod overlay;
+pub mod testkit;
 
 use accord_types::{Action, Address, Event, Reject, SignedTx, TxHash};
 pub use bank::{Account, Supply};
@@ -71,6 +72,11 @@ pub trait Module: Send + Sync {
     fn read_keys(&self, signer: &Address, action: &Action, out: &mut Vec<StateKey>);
     /// Stateful checks, then the change.
     fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure>;
+    /// Actions this action makes another account sign (a multisig proposal), with that
+    /// account. The executor checks them and declares their reads too.
+    fn nested<'a>(&self, _action: &'a Action) -> Option<(Address, &'a [Action])> {
+        None
+    }
     /// Called before the first transaction of every block.
     fn begin_block(&self, _ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
         Ok(())
@@ -126,7 +132,17 @@ impl Executor {
             return Err(Reject::NoActions);
         }
         for action in &tx.tx.actions {
-            self.module(action).ok_or(Reject::Malformed)?.check_stateless(action)?;
+            let module = self.module(action).ok_or(Reject::Malformed)?;
+            module.check_stateless(action)?;
+            if let Some((_, nested)) = module.nested(action) {
+                for inner in nested {
+                    let inner_module = self.module(inner).ok_or(Reject::Malformed)?;
+                    if inner_module.nested(inner).is_some() {
+                        return Err(Reject::InvalidProposal);
+                    }
+                    inner_module.check_stateless(inner)?;
+                }
+            }
         }
         Ok(())
     }
@@ -139,6 +155,14 @@ impl Executor {
             for action in &tx.tx.actions {
                 if let Some(module) = self.module(action) {
                     module.read_keys(&tx.tx.signer, action, &mut keys);
+                    if let Some((signer, nested)) = module.nested(action) {
+                        keys.push(keys::account(&signer));
+                        for inner in nested {
+                            if let Some(m) = self.module(inner) {
+                                m.read_keys(&signer, inner, &mut keys);
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -188,7 +212,7 @@ impl Executor {
         if let Err(reject) = self.check_stateless(tx) {
             return Ok(Err(reject));
         }
-        ctx.begin_tx();
+        ctx.begin_tx(tx.hash.0);
         match self.apply_tx(ctx, tx) {
             Ok(()) => Ok(Ok(ctx.commit_tx())),
             Err(Failure::Reject(reject)) => {
@@ -213,6 +237,16 @@ impl Executor {
         for action in &tx.tx.actions {
             let module = self.module(action).ok_or(Reject::Malformed)?;
             module.apply(ctx, &signer, action)?;
+            // Actions a module asked to run as another account (an approved proposal).
+            for (as_signer, actions) in ctx.take_calls() {
+                for inner in &actions {
+                    let m = self.module(inner).ok_or(Reject::Malformed)?;
+                    m.apply(ctx, &as_signer, inner)?;
+                    if !ctx.take_calls().is_empty() {
+                        return Err(Reject::InvalidProposal.into());
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 
 use crate::keys::StateKey;
 use crate::{BlockInfo, ExecError};
-use accord_types::{Amount, Event};
+use accord_types::{Action, Address, Amount, Event};
 use std::collections::{BTreeMap, HashMap};
 
 /// Every key a block may read, with its value before the block (`None` = absent).
@@ -42,11 +42,42 @@ pub struct Overlay<'a> {
     info: BlockInfo,
     block: Layer,
     tx: Layer,
+    tx_hash: [u8; 32],
+    derived: u32,
+    calls: Vec<(Address, Vec<Action>)>,
 }
 
 impl<'a> Overlay<'a> {
     pub fn new(base: &'a Snapshot, info: BlockInfo) -> Self {
-        Self { base, info, block: Layer::default(), tx: Layer::default() }
+        Self {
+            base,
+            info,
+            block: Layer::default(),
+            tx: Layer::default(),
+            tx_hash: [0; 32],
+            derived: 0,
+            calls: Vec::new(),
+        }
+    }
+
+    /// A fresh address no key controls, unique to this transaction and call:
+    /// `sha256(domain || tx hash || counter)`.
+    pub fn derive_address(&mut self, domain: &[u8]) -> Address {
+        let mut bytes = domain.to_vec();
+        bytes.extend_from_slice(&self.tx_hash);
+        bytes.extend_from_slice(&self.derived.to_be_bytes());
+        self.derived += 1;
+        Address(accord_types::sha256(&bytes))
+    }
+
+    /// Ask the executor to run `actions` as `signer` right after the current action, in
+    /// the same transaction (a multisig's approved proposal).
+    pub fn call(&mut self, signer: Address, actions: Vec<Action>) {
+        self.calls.push((signer, actions));
+    }
+
+    pub(crate) fn take_calls(&mut self) -> Vec<(Address, Vec<Action>)> {
+        std::mem::take(&mut self.calls)
     }
 
     pub fn info(&self) -> BlockInfo {
@@ -87,8 +118,11 @@ impl<'a> Overlay<'a> {
         self.tx.balances.entry(symbol.to_string()).or_default().add(plus, minus);
     }
 
-    pub(crate) fn begin_tx(&mut self) {
+    pub(crate) fn begin_tx(&mut self, hash: [u8; 32]) {
         debug_assert!(self.tx.writes.is_empty() && self.tx.events.is_empty());
+        self.tx_hash = hash;
+        self.derived = 0;
+        self.calls.clear();
     }
 
     /// Keep the transaction's writes; return its events.

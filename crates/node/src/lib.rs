@@ -92,7 +92,10 @@ pub enum TxStatus {
 }
 
 pub fn executor(chain_id: &str) -> Executor {
-    Executor::new(chain_id, vec![Box::new(accord_points::Points)])
+    Executor::new(chain_id, vec![
+        Box::new(accord_points::Points),
+        Box::new(accord_multisig::Multisig),
+    ])
 }
 
 impl Node {

@@ -32,4 +32,9 @@ pub enum Event {
         #[serde(with = "amount_text")]
         amount: Amount,
     },
+    MultisigCreated { multisig: Address, members: Vec<Address>, threshold: u8 },
+    MultisigUpdated { multisig: Address, members: Vec<Address>, threshold: u8 },
+    ProposalCreated { multisig: Address, proposal: u64, proposer: Address },
+    ProposalApproved { multisig: Address, proposal: u64, member: Address },
+    ProposalExecuted { multisig: Address, proposal: u64 },
 }

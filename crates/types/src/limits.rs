@@ -28,3 +28,5 @@ pub const BLOCK_BYTES_MAX: usize = 24 * 1024 * 1024;
 pub const ACCOUNT_ASSETS_MAX: usize = 256;
 /// Length of a "day" for per-day mint limits, in milliseconds of block time.
 pub const DAY_MS: u64 = 86_400_000;
+/// Most members of one multisig account.
+pub const MULTISIG_MEMBERS_MAX: usize = 32;

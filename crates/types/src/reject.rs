@@ -55,6 +55,12 @@ rejects! {
     InvalidExternalRef = 115, "an external reference is 1 to 128 bytes";
     /// A cap of zero.
     ZeroCap = 116, "a supply cap or daily mint limit must be greater than zero";
+    /// Multisig members empty, repeated or too many.
+    InvalidMembers = 120, "a multisig has 1 to 32 distinct members";
+    /// Threshold zero or above the member count.
+    InvalidThreshold = 121, "a multisig threshold is 1 to the number of members";
+    /// A proposal must carry 1 to 16 actions.
+    InvalidProposal = 122, "a proposal carries 1 to 16 actions and expires after now";
     /// The nonce was already used.
     NonceTooLow = 200, "the nonce was already used by this account";
     /// The nonce skips ahead of the next expected one.
@@ -79,6 +85,22 @@ rejects! {
     AmountOverflow = 218, "the amount would overflow";
     /// The account holds too many distinct assets.
     TooManyAssetsHeld = 219, "the recipient already holds the maximum number of assets";
+    /// No multisig account at this address.
+    UnknownMultisig = 230, "no multisig account has this address";
+    /// The signer is not a member of the multisig.
+    NotMember = 231, "only a member of the multisig may do this";
+    /// No such proposal.
+    UnknownProposal = 232, "the multisig has no such proposal";
+    /// The proposal's expiry passed.
+    ProposalExpired = 233, "the proposal has expired";
+    /// This member already approved.
+    AlreadyApproved = 234, "this member already approved the proposal";
+    /// The proposal already ran.
+    ProposalExecuted = 235, "the proposal was already executed";
+    /// The approval names other actions than the proposal.
+    ActionsMismatch = 236, "the approved actions are not the proposed ones";
+    /// Only the multisig itself may change its members.
+    NotMultisig = 237, "only the multisig itself may change its members and threshold";
     /// The node's queue is full; try again later.
     MempoolFull = 300, "the node's transaction queue is full, retry later";
     /// The same transaction is already queued or committed.

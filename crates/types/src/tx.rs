@@ -141,37 +141,148 @@ fn yes() -> bool {
     true
 }
 
+/// Actions of the multisig module: accounts controlled by M of N members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MultisigAction {
+    /// Create a multisig account; its address is derived from this transaction.
+    MultisigCreate { members: Vec<Address>, threshold: u8 },
+    /// Propose that the multisig signs `actions`. The proposer's approval counts if it is a member.
+    MultisigPropose { multisig: Address, actions: Vec<Action>, expires_at_ms: u64 },
+    /// Approve a proposal. `actions` must be exactly the proposed ones: members sign what runs.
+    MultisigApprove { multisig: Address, proposal: u64, actions: Vec<Action> },
+    /// Change members and threshold. Only the multisig itself may (through a proposal).
+    MultisigUpdate { members: Vec<Address>, threshold: u8 },
+}
+
 /// Any action of any module. The wire tag is `module << 8 | action`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Action {
     Points(PointsAction),
+    Multisig(MultisigAction),
 }
 
 /// Module number of the points module in action tags.
 pub const MODULE_POINTS: u8 = 1;
+/// Module number of the multisig module in action tags.
+pub const MODULE_MULTISIG: u8 = 2;
 
 impl Action {
     pub fn module(&self) -> u8 {
         match self {
             Action::Points(_) => MODULE_POINTS,
+            Action::Multisig(_) => MODULE_MULTISIG,
         }
+    }
+
+    /// Canonical bytes of a list of actions (a count byte, then each action).
+    pub fn encode_list(actions: &[Action]) -> Vec<u8> {
+        let mut w = Writer::new();
+        encode_actions(actions, &mut w);
+        w.finish()
     }
 
     fn encode(&self, w: &mut Writer) {
         match self {
             Action::Points(a) => encode_points(a, w),
+            Action::Multisig(a) => encode_multisig(a, w),
         }
     }
 
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode(r: &mut Reader<'_>, nested: bool) -> Result<Self, DecodeError> {
         let tag = r.u16("action tag")?;
         let (module, action) = ((tag >> 8) as u8, (tag & 0xff) as u8);
         match module {
             MODULE_POINTS => Ok(Action::Points(decode_points(action, r)?)),
+            MODULE_MULTISIG => Ok(Action::Multisig(decode_multisig(action, r, nested)?)),
             _ => Err(DecodeError::Invalid("action tag")),
         }
     }
+}
+
+fn encode_actions(actions: &[Action], w: &mut Writer) {
+    w.u8(actions.len() as u8);
+    for action in actions {
+        action.encode(w);
+    }
+}
+
+/// Decode a counted list of actions. Inside a proposal (`nested`), a multisig proposal or
+/// approval may not appear again: decoding never recurses more than one level.
+fn decode_actions(r: &mut Reader<'_>, nested: bool) -> Result<Vec<Action>, DecodeError> {
+    let count = r.u8("action count")? as usize;
+    if count > ACTIONS_MAX {
+        return Err(DecodeError::TooLong { what: "actions", len: count, max: ACTIONS_MAX });
+    }
+    let mut actions = Vec::with_capacity(count);
+    for _ in 0..count {
+        actions.push(Action::decode(r, nested)?);
+    }
+    Ok(actions)
+}
+
+fn encode_members(members: &[Address], w: &mut Writer) {
+    w.u8(members.len() as u8);
+    for m in members {
+        w.raw(&m.0);
+    }
+}
+
+fn decode_members(r: &mut Reader<'_>) -> Result<Vec<Address>, DecodeError> {
+    let count = r.u8("member count")? as usize;
+    if count > MULTISIG_MEMBERS_MAX {
+        return Err(DecodeError::TooLong { what: "members", len: count, max: MULTISIG_MEMBERS_MAX });
+    }
+    (0..count).map(|_| Ok(Address(r.array("member")?))).collect()
+}
+
+fn encode_multisig(a: &MultisigAction, w: &mut Writer) {
+    match a {
+        MultisigAction::MultisigCreate { members, threshold } => {
+            w.u16(tag(MODULE_MULTISIG, 1));
+            encode_members(members, w);
+            w.u8(*threshold);
+        }
+        MultisigAction::MultisigPropose { multisig, actions, expires_at_ms } => {
+            w.u16(tag(MODULE_MULTISIG, 2));
+            w.raw(&multisig.0);
+            encode_actions(actions, w);
+            w.u64(*expires_at_ms);
+        }
+        MultisigAction::MultisigApprove { multisig, proposal, actions } => {
+            w.u16(tag(MODULE_MULTISIG, 3));
+            w.raw(&multisig.0);
+            w.u64(*proposal);
+            encode_actions(actions, w);
+        }
+        MultisigAction::MultisigUpdate { members, threshold } => {
+            w.u16(tag(MODULE_MULTISIG, 4));
+            encode_members(members, w);
+            w.u8(*threshold);
+        }
+    }
+}
+
+fn decode_multisig(action: u8, r: &mut Reader<'_>, nested: bool) -> Result<MultisigAction, DecodeError> {
+    if nested && (action == 2 || action == 3) {
+        return Err(DecodeError::Invalid("a proposal inside a proposal"));
+    }
+    Ok(match action {
+        1 => MultisigAction::MultisigCreate { members: decode_members(r)?, threshold: r.u8("threshold")? },
+        2 => MultisigAction::MultisigPropose {
+            multisig: Address(r.array("multisig")?),
+            actions: decode_actions(r, true)?,
+            expires_at_ms: r.u64("expiry")?,
+        },
+        3 => MultisigAction::MultisigApprove {
+            multisig: Address(r.array("multisig")?),
+            proposal: r.u64("proposal")?,
+            actions: decode_actions(r, true)?,
+        },
+        4 => MultisigAction::MultisigUpdate { members: decode_members(r)?, threshold: r.u8("threshold")? },
+        _ => return Err(DecodeError::Invalid("action tag")),
+    })
 }
 
 fn tag(module: u8, action: u8) -> u16 {
@@ -268,10 +379,7 @@ impl Transaction {
         w.bytes8(self.chain_id.as_bytes());
         w.raw(&self.signer.0);
         w.u64(self.nonce);
-        w.u8(self.actions.len() as u8);
-        for action in &self.actions {
-            action.encode(&mut w);
-        }
+        encode_actions(&self.actions, &mut w);
         w.bytes32(self.memo.as_bytes());
         w.finish()
     }
@@ -283,14 +391,7 @@ impl Transaction {
         let chain_id = r.string8(CHAIN_ID_BYTES_MAX, "chain id")?;
         let signer = Address(r.array("signer")?);
         let nonce = r.u64("nonce")?;
-        let count = r.u8("action count")? as usize;
-        if count > ACTIONS_MAX {
-            return Err(DecodeError::TooLong { what: "actions", len: count, max: ACTIONS_MAX });
-        }
-        let mut actions = Vec::with_capacity(count);
-        for _ in 0..count {
-            actions.push(Action::decode(r)?);
-        }
+        let actions = decode_actions(r, false)?;
         let memo_raw = r.bytes32(MEMO_BYTES_MAX, "memo")?;
         let memo = String::from_utf8(memo_raw.to_vec()).map_err(|_| DecodeError::Invalid("memo"))?;
         Ok(Self { chain_id, signer, nonce, actions, memo })

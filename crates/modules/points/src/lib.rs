@@ -24,9 +24,10 @@ fn symbol_ok(symbol: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-fn points(action: &Action) -> &PointsAction {
+fn points(action: &Action) -> Option<&PointsAction> {
     match action {
-        Action::Points(a) => a,
+        Action::Points(a) => Some(a),
+        _ => None,
     }
 }
 
@@ -40,7 +41,7 @@ impl Module for Points {
     }
 
     fn check_stateless(&self, action: &Action) -> Result<(), Reject> {
-        match points(action) {
+        match points(action).ok_or(Reject::Malformed)? {
             PointsAction::CreateAsset { symbol, name, decimals, max_supply, mint_limit_per_day, .. } => {
                 if !symbol_ok(symbol) {
                     return Err(Reject::InvalidSymbol);
@@ -84,7 +85,8 @@ impl Module for Points {
     }
 
     fn read_keys(&self, _signer: &Address, action: &Action, out: &mut Vec<StateKey>) {
-        match points(action) {
+        let Some(action) = points(action) else { return };
+        match action {
             PointsAction::CreateAsset { symbol, .. } => out.push(keys::asset(symbol)),
             PointsAction::Mint { symbol, to, external_ref, .. } => {
                 out.push(keys::asset(symbol));
@@ -107,7 +109,7 @@ impl Module for Points {
     }
 
     fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure> {
-        match points(action) {
+        match points(action).ok_or(Reject::Malformed)? {
             PointsAction::CreateAsset {
                 symbol,
                 name,

@@ -1,89 +1,47 @@
 //! Behaviour of the points module, driven through the real executor on in-memory state.
 
-use accord_exec::memory::MemoryState;
-use accord_exec::{BlockInfo, Executor};
+use accord_exec::testkit::TestChain;
+use accord_exec::Executor;
 use accord_points::Points;
 use accord_types::limits::DAY_MS;
-use accord_types::{Action, Address, AssetKind, PointsAction, Reject, SignedTx, Transaction};
-use commonware_codec::Encode;
-use commonware_cryptography::{ed25519, Signer};
+use accord_types::{Action, Address, AssetKind, PointsAction, Reject, SignedTx};
 use proptest::prelude::*;
-use std::collections::HashMap;
 
-const CHAIN: &str = "accord-test";
+struct World(TestChain);
 
-struct World {
-    exec: Executor,
-    state: MemoryState,
-    keys: Vec<ed25519::PrivateKey>,
-    nonces: HashMap<Address, u64>,
-    height: u64,
-    time_ms: u64,
+impl std::ops::Deref for World {
+    type Target = TestChain;
+    fn deref(&self) -> &TestChain {
+        &self.0
+    }
 }
 
-fn address(key: &ed25519::PrivateKey) -> Address {
-    Address(key.public_key().encode().as_ref().try_into().expect("32 bytes"))
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut TestChain {
+        &mut self.0
+    }
 }
 
 impl World {
     fn new(users: u64) -> Self {
-        Self {
-            exec: Executor::new(CHAIN, vec![Box::new(Points)]),
-            state: MemoryState::default(),
-            keys: (0..users).map(ed25519::PrivateKey::from_seed).collect(),
-            nonces: HashMap::new(),
-            height: 0,
-            time_ms: 1_700_000_000_000,
-        }
+        World(TestChain::new(Executor::new("accord-test", vec![Box::new(Points)]), users))
     }
 
-    fn who(&self, user: usize) -> Address {
-        address(&self.keys[user])
+    fn tx(&self, user: usize, actions: Vec<PointsAction>) -> SignedTx {
+        self.0.sign(user, actions.into_iter().map(Action::Points).collect())
     }
 
-    fn tx(&mut self, user: usize, actions: Vec<PointsAction>) -> SignedTx {
-        let key = &self.keys[user];
-        let signer = address(key);
-        let nonce = self.nonces.get(&signer).copied().unwrap_or(0);
-        Transaction {
-            chain_id: CHAIN.into(),
-            signer,
-            nonce,
-            actions: actions.into_iter().map(Action::Points).collect(),
-            memo: String::new(),
-        }
-        .sign(key)
-    }
-
-    /// Run one transaction in its own block; on success, advance the user's nonce.
+    /// Run one transaction in its own block.
     fn run(&mut self, user: usize, actions: Vec<PointsAction>) -> Result<(), Reject> {
-        let tx = self.tx(user, actions);
-        self.run_signed(tx)
+        self.0.run(user, actions.into_iter().map(Action::Points).collect()).map(|_| ())
     }
 
     fn run_signed(&mut self, tx: SignedTx) -> Result<(), Reject> {
-        self.height += 1;
-        let info = BlockInfo { height: self.height, timestamp_ms: self.time_ms };
-        let before = self.state.entries.clone();
-        let outcome = self.state.execute(&self.exec, info, std::slice::from_ref(&tx)).expect("no fatal error");
-        self.state.audit().expect("supply audit holds");
-        let result = outcome.receipts[0].result.clone().map(|_| ());
-        match result {
-            Ok(()) => {
-                *self.nonces.entry(tx.tx.signer).or_default() += 1;
-            }
-            Err(_) => assert_eq!(before, self.state.entries, "a rejected transaction changed state"),
-        }
-        result
+        self.0.run_signed(tx).map(|_| ())
     }
 
     fn balance(&self, user: usize, symbol: &str) -> u128 {
-        let key = accord_exec::keys::account(&self.who(user));
-        self.state
-            .entries
-            .get(&key)
-            .map(|b| accord_exec::Account::decode(b).expect("decodes").balance(symbol))
-            .unwrap_or(0)
+        self.0.balance(&self.who(user), symbol)
     }
 }
 

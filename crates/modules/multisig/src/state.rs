@@ -1,0 +1,129 @@
+//! Every state key and record of the multisig module (prefixes 0x20..=0x2f).
+
+use accord_exec::{ExecError, Overlay, StateKey};
+use accord_types::codec::{DecodeError, Reader, Writer};
+use accord_types::limits::MULTISIG_MEMBERS_MAX;
+use accord_types::Address;
+use serde::Serialize;
+
+/// Multisig accounts.
+pub const MULTISIG: u8 = 0x20;
+/// Proposals of a multisig.
+pub const PROPOSAL: u8 = 0x21;
+
+/// `0x20 || address`.
+pub fn multisig_key(address: &Address) -> StateKey {
+    let mut k = vec![MULTISIG];
+    k.extend_from_slice(&address.0);
+    StateKey(k)
+}
+
+/// `0x21 || address || id (u64 BE)`.
+pub fn proposal_key(address: &Address, id: u64) -> StateKey {
+    let mut k = vec![PROPOSAL];
+    k.extend_from_slice(&address.0);
+    k.extend_from_slice(&id.to_be_bytes());
+    StateKey(k)
+}
+
+/// A multisig account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MultisigRecord {
+    pub members: Vec<Address>,
+    pub threshold: u8,
+    pub next_proposal: u64,
+}
+
+/// A proposal: what it runs (by hash), who approved, until when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProposalRecord {
+    pub proposer: Address,
+    #[serde(serialize_with = "hex32")]
+    pub actions_hash: [u8; 32],
+    pub approvals: Vec<Address>,
+    pub expires_at_ms: u64,
+    pub executed: bool,
+}
+
+fn hex32<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn write_addresses(w: &mut Writer, list: &[Address]) {
+    w.u8(list.len() as u8);
+    for a in list {
+        w.raw(&a.0);
+    }
+}
+
+fn read_addresses(r: &mut Reader<'_>) -> Result<Vec<Address>, DecodeError> {
+    let count = r.u8("count")? as usize;
+    if count > MULTISIG_MEMBERS_MAX {
+        return Err(DecodeError::TooLong { what: "addresses", len: count, max: MULTISIG_MEMBERS_MAX });
+    }
+    (0..count).map(|_| Ok(Address(r.array("address")?))).collect()
+}
+
+impl MultisigRecord {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        write_addresses(&mut w, &self.members);
+        w.u8(self.threshold);
+        w.u64(self.next_proposal);
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let record = Self { members: read_addresses(&mut r)?, threshold: r.u8("threshold")?, next_proposal: r.u64("next")? };
+        r.finish()?;
+        Ok(record)
+    }
+}
+
+impl ProposalRecord {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(&self.proposer.0);
+        w.raw(&self.actions_hash);
+        write_addresses(&mut w, &self.approvals);
+        w.u64(self.expires_at_ms);
+        w.bool(self.executed);
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let record = Self {
+            proposer: Address(r.array("proposer")?),
+            actions_hash: r.array("actions hash")?,
+            approvals: read_addresses(&mut r)?,
+            expires_at_ms: r.u64("expiry")?,
+            executed: r.bool("executed")?,
+        };
+        r.finish()?;
+        Ok(record)
+    }
+}
+
+fn corrupt(key: &StateKey, e: DecodeError) -> ExecError {
+    ExecError::CorruptValue { key: key.to_string(), reason: e.to_string() }
+}
+
+pub fn multisig(ctx: &Overlay<'_>, address: &Address) -> Result<Option<MultisigRecord>, ExecError> {
+    let key = multisig_key(address);
+    ctx.get(&key)?.map(|b| MultisigRecord::decode(&b).map_err(|e| corrupt(&key, e))).transpose()
+}
+
+pub fn put_multisig(ctx: &mut Overlay<'_>, address: &Address, record: &MultisigRecord) {
+    ctx.put(multisig_key(address), record.encode());
+}
+
+pub fn proposal(ctx: &Overlay<'_>, address: &Address, id: u64) -> Result<Option<ProposalRecord>, ExecError> {
+    let key = proposal_key(address, id);
+    ctx.get(&key)?.map(|b| ProposalRecord::decode(&b).map_err(|e| corrupt(&key, e))).transpose()
+}
+
+pub fn put_proposal(ctx: &mut Overlay<'_>, address: &Address, id: u64, record: &ProposalRecord) {
+    ctx.put(proposal_key(address, id), record.encode());
+}
