@@ -152,6 +152,24 @@ pub async fn asset_history(State(node): Node_, Path(symbol): Path<String>, Query
     Ok(Json(json!({ "symbol": symbol, "total": record.mint_count, "from": page.from, "mints": mints })))
 }
 
+#[utoipa::path(get, path = "/v1/multisig/{address}", params(("address" = String, Path)), responses((status = 200, description = "members, threshold, number of proposals"), (status = 404)))]
+pub async fn multisig(State(node): Node_, Path(address): Path<String>) -> Answer {
+    let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    let (height, value) = read(&node, &accord_multisig::state::multisig_key(&address)).await?;
+    let value = value.ok_or_else(|| ApiError::not_found(format!("no multisig {address}")))?;
+    let record = accord_multisig::MultisigRecord::decode(&value).map_err(internal)?;
+    Ok(Json(json!({ "height": height, "address": address, "multisig": record })))
+}
+
+#[utoipa::path(get, path = "/v1/multisig/{address}/proposals/{id}", params(("address" = String, Path), ("id" = u64, Path)), responses((status = 200, description = "the proposal: actions, approvals, expiry, executed"), (status = 404)))]
+pub async fn proposal(State(node): Node_, Path((address, id)): Path<(String, u64)>) -> Answer {
+    let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    let (height, value) = read(&node, &accord_multisig::state::proposal_key(&address, id)).await?;
+    let value = value.ok_or_else(|| ApiError::not_found(format!("no proposal {id} of {address}")))?;
+    let record = accord_multisig::ProposalRecord::decode(&value).map_err(internal)?;
+    Ok(Json(json!({ "height": height, "multisig": address, "id": id, "proposal": record })))
+}
+
 /// A header in JSON.
 #[derive(Serialize)]
 struct HeaderJson {

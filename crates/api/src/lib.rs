@@ -32,6 +32,8 @@ pub const LIST_ITEMS_MAX: u64 = 1_000;
         handlers::account,
         handlers::asset,
         handlers::asset_history,
+        handlers::multisig,
+        handlers::proposal,
         handlers::block_latest,
         handlers::block,
         handlers::block_certified,
@@ -52,6 +54,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/accounts/{address}", get(handlers::account))
         .route("/v1/assets/{symbol}", get(handlers::asset))
         .route("/v1/assets/{symbol}/history", get(handlers::asset_history))
+        .route("/v1/multisig/{address}", get(handlers::multisig))
+        .route("/v1/multisig/{address}/proposals/{id}", get(handlers::proposal))
         .route("/v1/blocks/latest", get(handlers::block_latest))
         .route("/v1/blocks/{height}", get(handlers::block))
         .route("/v1/blocks/{height}/certified", get(handlers::block_certified))

@@ -110,6 +110,12 @@ enum QueryCommand {
     },
     /// A transaction's status.
     Tx { hash: String },
+    /// A multisig account, or one of its proposals.
+    Multisig {
+        who: String,
+        #[arg(long)]
+        proposal: Option<u64>,
+    },
     /// A block (default: the latest).
     Block { height: Option<u64> },
     /// The node's status.
@@ -195,6 +201,13 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
         QueryCommand::Tx { hash } => {
             let hash: accord_types::TxHash = hash.parse().map_err(|_| anyhow!("a tx hash is 64 hex characters"))?;
             client.tx_status(&hash).await?
+        }
+        QueryCommand::Multisig { who, proposal } => {
+            let address = resolve_address(global, &who)?;
+            match proposal {
+                Some(id) => client.get(&format!("/v1/multisig/{address}/proposals/{id}")).await?,
+                None => client.get(&format!("/v1/multisig/{address}")).await?,
+            }
         }
         QueryCommand::Block { height } => match height {
             Some(h) => client.get(&format!("/v1/blocks/{h}")).await?,

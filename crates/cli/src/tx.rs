@@ -1,7 +1,7 @@
 //! `accord tx …`: build actions, sign with the `--from` key, submit, wait for commit.
 
 use crate::{passphrase, print, resolve_address, Global};
-use accord_types::{Action, AssetKind, PointsAction, Transaction};
+use accord_types::{Action, AssetKind, MultisigAction, PointsAction, Transaction};
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -35,10 +35,48 @@ pub enum TxCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+    /// Multisig accounts.
+    #[command(subcommand)]
+    Multisig(MultisigCommand),
     /// Submit any actions in their JSON form, e.g. '{"type":"burn","symbol":"PARK","amount":"5"}'.
     Send {
         #[arg(long = "action", required = true)]
         actions: Vec<String>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MultisigCommand {
+    /// Create an M-of-N account (its address is in the `multisig_created` event).
+    Create {
+        /// Address or key name; repeat for each member.
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+        #[arg(long)]
+        threshold: u8,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Propose actions (JSON, as for `tx send`) for the multisig to sign.
+    Propose {
+        #[arg(long)]
+        multisig: String,
+        #[arg(long = "action", required = true)]
+        actions: Vec<String>,
+        /// How long members have to approve.
+        #[arg(long, default_value_t = 86_400)]
+        expires_in_s: u64,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Approve a proposal (its actions are fetched from the node and signed as they are).
+    Approve {
+        #[arg(long)]
+        multisig: String,
+        #[arg(long)]
+        proposal: u64,
         #[command(flatten)]
         options: SendOptions,
     },
@@ -99,19 +137,45 @@ fn kind(text: &str) -> Result<AssetKind> {
     serde_json::from_value(json!(text)).map_err(|_| anyhow!("kind is points, currency, time_credits or shares"))
 }
 
-fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOptions)> {
+fn parse_actions(actions: &[String]) -> Result<Vec<Action>> {
+    actions
+        .iter()
+        .map(|a| serde_json::from_str(a).with_context(|| format!("action `{a}` is not valid JSON of an action")))
+        .collect()
+}
+
+async fn build_multisig(global: &Global, command: MultisigCommand) -> Result<(Vec<Action>, SendOptions)> {
     Ok(match command {
+        MultisigCommand::Create { members, threshold, options } => {
+            let members = members.iter().map(|m| resolve_address(global, m)).collect::<Result<Vec<_>>>()?;
+            (vec![Action::Multisig(MultisigAction::MultisigCreate { members, threshold })], options)
+        }
+        MultisigCommand::Propose { multisig, actions, expires_in_s, options } => {
+            let multisig = resolve_address(global, &multisig)?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let expires_at_ms = now + expires_in_s.saturating_mul(1000);
+            let actions = parse_actions(&actions)?;
+            (vec![Action::Multisig(MultisigAction::MultisigPropose { multisig, actions, expires_at_ms })], options)
+        }
+        MultisigCommand::Approve { multisig, proposal, options } => {
+            let multisig = resolve_address(global, &multisig)?;
+            let record: serde_json::Value =
+                global.client().get(&format!("/v1/multisig/{multisig}/proposals/{proposal}")).await?;
+            let actions: Vec<Action> = serde_json::from_value(record["proposal"]["actions"].clone())
+                .map_err(|e| anyhow!("the node's proposal does not parse: {e}"))?;
+            (vec![Action::Multisig(MultisigAction::MultisigApprove { multisig, proposal, actions })], options)
+        }
+    })
+}
+
+async fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOptions)> {
+    Ok(match command {
+        TxCommand::Multisig(c) => build_multisig(global, c).await?,
         TxCommand::Transfer { to, symbol, amount, options } => {
             let to = resolve_address(global, &to)?;
             (vec![Action::Points(PointsAction::Transfer { symbol, to, amount })], options)
         }
-        TxCommand::Send { actions, options } => {
-            let parsed: Result<Vec<Action>> = actions
-                .iter()
-                .map(|a| serde_json::from_str(a).with_context(|| format!("action `{a}` is not valid JSON of an action")))
-                .collect();
-            (parsed?, options)
-        }
+        TxCommand::Send { actions, options } => (parse_actions(&actions)?, options),
         TxCommand::Asset(AssetCommand::Create {
             symbol,
             name,
@@ -144,7 +208,7 @@ fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOption
 }
 
 pub async fn run(global: &Global, command: TxCommand) -> Result<()> {
-    let (actions, options) = build(global, command)?;
+    let (actions, options) = build(global, command).await?;
     let from = global.from.clone().ok_or_else(|| anyhow!("--from KEYNAME is required to sign"))?;
     let store = global.keystore();
     let info = store.show(&from).map_err(|e| anyhow!("{e}"))?;

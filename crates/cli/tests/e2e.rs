@@ -177,3 +177,34 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
 fn accord_api_batch_max() -> usize {
     10_000
 }
+
+#[test]
+fn a_two_of_three_multisig_issues_points_that_no_single_member_controls() {
+    let dev = Dev::start(&temp_home("multisig"));
+    for name in ["alice", "bob", "carol"] {
+        dev.ok(&["keys", "add", name, "--insecure-no-passphrase"]);
+    }
+    let created = dev.ok(&["--from", "alice", "tx", "multisig", "create", "--member", "alice", "--member", "bob",
+        "--member", "carol", "--threshold", "2"]);
+    let wallet = created["receipt"]["events"][0]["multisig"].as_str().expect("address").to_string();
+    let create_asset = r#"{"type":"create_asset","symbol":"ALLY","name":"Alliance points","decimals":0,"kind":"points"}"#;
+    dev.ok(&["--from", "alice", "tx", "multisig", "propose", "--multisig", &wallet, "--action", create_asset]);
+    let asset = reqwest::blocking::get(format!("{}/v1/assets/ALLY", dev.url())).expect("up");
+    assert_eq!(asset.status().as_u16(), 404, "one signature alone creates nothing");
+    let proposal = dev.ok(&["query", "multisig", &wallet, "--proposal", "0"]);
+    assert_eq!(proposal["proposal"]["actions"][0]["symbol"], "ALLY");
+    let out = dev.fails(&["--from", "alice", "tx", "multisig", "approve", "--multisig", &wallet, "--proposal", "0"]);
+    assert!(out.contains("\"code\":234"), "{out}");
+    dev.ok(&["--from", "bob", "tx", "multisig", "approve", "--multisig", &wallet, "--proposal", "0"]);
+    let asset = dev.ok(&["query", "asset", "ALLY"]);
+    assert_eq!(asset["asset"]["issuer"], wallet.as_str());
+    // Alice alone is not the issuer; the multisig is.
+    let out = dev.fails(&["--from", "alice", "tx", "asset", "mint", "--symbol", "ALLY", "--to", "alice",
+        "--amount", "5", "--reason", "self-dealing"]);
+    assert!(out.contains("\"code\":212"), "{out}");
+    let mint = format!(r#"{{"type":"mint","symbol":"ALLY","to":"{}","amount":"5","reason":"agreed"}}"#,
+        dev.ok(&["keys", "show", "carol"])["address"].as_str().expect("address"));
+    dev.ok(&["--from", "carol", "tx", "multisig", "propose", "--multisig", &wallet, "--action", &mint]);
+    dev.ok(&["--from", "alice", "tx", "multisig", "approve", "--multisig", &wallet, "--proposal", "1"]);
+    assert_eq!(dev.ok(&["verify", "balance", "carol", "ALLY"])["balance"], "5");
+}

@@ -183,6 +183,14 @@ impl Action {
         w.finish()
     }
 
+    /// Decode what [`Action::encode_list`] wrote (a proposal's actions: no nested proposals).
+    pub fn decode_list(bytes: &[u8]) -> Result<Vec<Action>, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let actions = decode_actions(&mut r, true)?;
+        r.finish()?;
+        Ok(actions)
+    }
+
     fn encode(&self, w: &mut Writer) {
         match self {
             Action::Points(a) => encode_points(a, w),

@@ -125,6 +125,7 @@ fn propose(
     let mut proposal = ProposalRecord {
         proposer: *signer,
         actions_hash: accord_types::sha256(&Action::encode_list(actions)),
+        actions: actions.to_vec(),
         approvals: Vec::new(),
         expires_at_ms,
         executed: false,

@@ -40,6 +40,8 @@ pub struct ProposalRecord {
     pub proposer: Address,
     #[serde(serialize_with = "hex32")]
     pub actions_hash: [u8; 32],
+    /// The proposed actions, so members can read what they approve.
+    pub actions: Vec<accord_types::Action>,
     pub approvals: Vec<Address>,
     pub expires_at_ms: u64,
     pub executed: bool,
@@ -86,6 +88,7 @@ impl ProposalRecord {
         let mut w = Writer::new();
         w.raw(&self.proposer.0);
         w.raw(&self.actions_hash);
+        w.bytes32(&accord_types::Action::encode_list(&self.actions));
         write_addresses(&mut w, &self.approvals);
         w.u64(self.expires_at_ms);
         w.bool(self.executed);
@@ -97,6 +100,7 @@ impl ProposalRecord {
         let record = Self {
             proposer: Address(r.array("proposer")?),
             actions_hash: r.array("actions hash")?,
+            actions: accord_types::Action::decode_list(r.bytes32(accord_types::limits::TX_BYTES_MAX, "actions")?)?,
             approvals: read_addresses(&mut r)?,
             expires_at_ms: r.u64("expiry")?,
             executed: r.bool("executed")?,
