@@ -72,6 +72,17 @@ pub trait Module: Send + Sync {
     fn read_keys(&self, signer: &Address, action: &Action, out: &mut Vec<StateKey>);
     /// Stateful checks, then the change.
     fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure>;
+    /// Keys `apply` may read that depend on stored values (e.g. the accounts of an
+    /// agreement's share holders). Called with the block's first reads; `get` answers
+    /// for keys fetched already (`None` = absent or not fetched).
+    fn dependent_keys(
+        &self,
+        _signer: &Address,
+        _action: &Action,
+        _get: &dyn Fn(&StateKey) -> Option<Vec<u8>>,
+        _out: &mut Vec<StateKey>,
+    ) {
+    }
     /// Actions this action makes another account sign (a multisig proposal), with that
     /// account. The executor checks them and declares their reads too.
     fn nested<'a>(&self, _action: &'a Action) -> Option<(Address, &'a [Action])> {
@@ -166,6 +177,30 @@ impl Executor {
                 }
             }
         }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// Keys the block may read that depend on values in `snapshot` (the first reads).
+    /// Returns only keys not in `snapshot` yet; the caller fetches them into it.
+    pub fn dependent_keys(&self, txs: &[SignedTx], snapshot: &Snapshot) -> Vec<StateKey> {
+        let get = |k: &StateKey| snapshot.get(k).cloned().flatten();
+        let mut keys = Vec::new();
+        for tx in txs {
+            for action in &tx.tx.actions {
+                let Some(module) = self.module(action) else { continue };
+                module.dependent_keys(&tx.tx.signer, action, &get, &mut keys);
+                if let Some((signer, nested)) = module.nested(action) {
+                    for inner in nested {
+                        if let Some(m) = self.module(inner) {
+                            m.dependent_keys(&signer, inner, &get, &mut keys);
+                        }
+                    }
+                }
+            }
+        }
+        keys.retain(|k| !snapshot.contains_key(k));
         keys.sort_unstable();
         keys.dedup();
         keys

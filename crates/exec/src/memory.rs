@@ -29,7 +29,9 @@ impl MemoryState {
     /// Check signatures, execute and apply one block.
     pub fn execute(&mut self, exec: &Executor, info: BlockInfo, txs: &[SignedTx]) -> Result<BlockOutcome, ExecError> {
         let verdicts: Vec<bool> = txs.iter().map(SignedTx::verify_signature).collect();
-        let snapshot = self.snapshot(&exec.read_keys(txs));
+        let mut snapshot = self.snapshot(&exec.read_keys(txs));
+        let dependent = exec.dependent_keys(txs, &snapshot);
+        snapshot.extend(self.snapshot(&dependent));
         let outcome = exec.execute(&snapshot, info, txs, &verdicts)?;
         self.apply(&outcome);
         Ok(outcome)

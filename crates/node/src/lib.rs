@@ -95,6 +95,7 @@ pub fn executor(chain_id: &str) -> Executor {
     Executor::new(chain_id, vec![
         Box::new(accord_points::Points),
         Box::new(accord_multisig::Multisig),
+        Box::new(accord_agreements::Agreements),
     ])
 }
 
@@ -229,7 +230,13 @@ impl Node {
         let keys = self.exec.read_keys(txs);
         let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.digest()).collect();
         let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
-        let snapshot: Snapshot = keys.into_iter().zip(values).collect();
+        let mut snapshot: Snapshot = keys.into_iter().zip(values).collect();
+        let dependent = self.exec.dependent_keys(txs, &snapshot);
+        if !dependent.is_empty() {
+            let digests: Vec<[u8; 32]> = dependent.iter().map(|k| k.digest()).collect();
+            let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
+            snapshot.extend(dependent.into_iter().zip(values));
+        }
         let info = BlockInfo { height: header.height, timestamp_ms: header.timestamp_ms };
         // Signatures were checked before the block could be finalized (admission or verify).
         let signatures_ok = vec![true; txs.len()];

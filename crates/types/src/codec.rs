@@ -69,6 +69,16 @@ impl Writer {
             }
         }
     }
+    /// `0x00` for none, or `0x01` then `u64`.
+    pub fn opt_u64(&mut self, v: Option<u64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.u64(v);
+            }
+        }
+    }
     /// `0x00` for none, or `0x01` then `bytes8`.
     pub fn opt_bytes8(&mut self, v: Option<&[u8]>) {
         match v {
@@ -156,6 +166,13 @@ impl<'a> Reader<'a> {
         match self.u8(what)? {
             0 => Ok(None),
             1 => Ok(Some(self.u128(what)?)),
+            _ => Err(DecodeError::Invalid(what)),
+        }
+    }
+    pub fn opt_u64(&mut self, what: &'static str) -> Result<Option<u64>, DecodeError> {
+        match self.u8(what)? {
+            0 => Ok(None),
+            1 => Ok(Some(self.u64(what)?)),
             _ => Err(DecodeError::Invalid(what)),
         }
     }

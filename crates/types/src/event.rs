@@ -37,4 +37,34 @@ pub enum Event {
     ProposalCreated { multisig: Address, proposal: u64, proposer: Address },
     ProposalApproved { multisig: Address, proposal: u64, member: Address },
     ProposalExecuted { multisig: Address, proposal: u64 },
+    AgreementCreated { agreement: Address, creator: Address },
+    AgreementSigned { agreement: Address, party: Address },
+    AgreementActivated { agreement: Address },
+    AgreementAmended {
+        agreement: Address,
+        #[serde(with = "crate::tx::hex32")]
+        legal_hash: [u8; 32],
+    },
+    IncomePaid {
+        agreement: Address,
+        payer: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    IncomeShare {
+        agreement: Address,
+        to: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    ShareGiven {
+        agreement: Address,
+        from: Address,
+        to: Address,
+        share_ppm: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until_ms: Option<u64>,
+    },
 }

@@ -30,3 +30,7 @@ pub const ACCOUNT_ASSETS_MAX: usize = 256;
 pub const DAY_MS: u64 = 86_400_000;
 /// Most members of one multisig account.
 pub const MULTISIG_MEMBERS_MAX: usize = 32;
+/// Most share holders (and parties) of one agreement.
+pub const AGREEMENT_HOLDERS_MAX: usize = 128;
+/// All shares of an agreement add up to this many parts per million.
+pub const SHARES_PPM_TOTAL: u32 = 1_000_000;

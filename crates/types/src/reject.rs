@@ -61,6 +61,10 @@ rejects! {
     InvalidThreshold = 121, "a multisig threshold is 1 to the number of members";
     /// A proposal must carry 1 to 16 actions.
     InvalidProposal = 122, "a proposal carries 1 to 16 actions and expires after now";
+    /// Parties repeated, too many, a zero share, or shares not adding up to 1,000,000 ppm.
+    InvalidShares = 130, "parties are 1 to 128 distinct accounts whose shares sum to 1,000,000 ppm";
+    /// A share amount of zero or above 1,000,000 ppm.
+    InvalidShareAmount = 131, "a share is 1 to 1,000,000 ppm";
     /// The nonce was already used.
     NonceTooLow = 200, "the nonce was already used by this account";
     /// The nonce skips ahead of the next expected one.
@@ -101,6 +105,22 @@ rejects! {
     ActionsMismatch = 236, "the approved actions are not the proposed ones";
     /// Only the multisig itself may change its members.
     NotMultisig = 237, "only the multisig itself may change its members and threshold";
+    /// No agreement at this address.
+    UnknownAgreement = 240, "no agreement has this address";
+    /// The signer is not a party.
+    NotParty = 241, "only a party of the agreement may sign it";
+    /// This party already signed.
+    AlreadySigned = 242, "this party already signed the agreement";
+    /// The agreement is a draft (not every party signed).
+    AgreementNotActive = 243, "the agreement is not active until every party signed";
+    /// The agreement's expiry passed.
+    AgreementExpired = 244, "the agreement has expired";
+    /// Only the named amender may amend.
+    NotAmender = 245, "only the agreement's amender may amend it";
+    /// The signer holds less share than it gives.
+    InsufficientShare = 246, "the signer holds less of this agreement's income than it gives";
+    /// Too many share holders.
+    TooManyHolders = 247, "the agreement already has the maximum number of share holders";
     /// The node's queue is full; try again later.
     MempoolFull = 300, "the node's transaction queue is full, retry later";
     /// The same transaction is already queued or committed.

@@ -155,24 +155,88 @@ pub enum MultisigAction {
     MultisigUpdate { members: Vec<Address>, threshold: u8 },
 }
 
+/// One party of an agreement and its share of the income, in parts per million.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub address: Address,
+    pub share_ppm: u32,
+}
+
+/// Actions of the agreements module: revenue sharing and income rights.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgreementAction {
+    /// Draft an agreement; its address is derived from this transaction.
+    AgreementCreate {
+        income_symbol: String,
+        parties: Vec<Party>,
+        /// Hex of the SHA-256 of the legal text.
+        #[serde(with = "hex32")]
+        legal_hash: [u8; 32],
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at_ms: Option<u64>,
+        /// Who may amend it (e.g. a multisig of the parties).
+        amender: Address,
+    },
+    /// A party signs; the agreement is active once every party has.
+    AgreementSign { agreement: Address },
+    /// Pay income: split among the current share holders in this transaction.
+    AgreementPay {
+        agreement: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// Replace the legal text's hash (the amender only).
+    AgreementAmend {
+        agreement: Address,
+        #[serde(with = "hex32")]
+        legal_hash: [u8; 32],
+    },
+    /// Give part of the signer's share to `to` for good, or until `until_ms` (then it reverts).
+    ShareTransfer {
+        agreement: Address,
+        to: Address,
+        share_ppm: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until_ms: Option<u64>,
+    },
+}
+
+/// 32 bytes as 64 hex characters in JSON.
+pub mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let raw = hex::decode(&text).map_err(serde::de::Error::custom)?;
+        raw.try_into().map_err(|_| serde::de::Error::custom("expected 32 bytes of hex"))
+    }
+}
+
 /// Any action of any module. The wire tag is `module << 8 | action`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Action {
     Points(PointsAction),
     Multisig(MultisigAction),
+    Agreement(AgreementAction),
 }
 
 /// Module number of the points module in action tags.
 pub const MODULE_POINTS: u8 = 1;
 /// Module number of the multisig module in action tags.
 pub const MODULE_MULTISIG: u8 = 2;
+/// Module number of the agreements module in action tags.
+pub const MODULE_AGREEMENTS: u8 = 3;
 
 impl Action {
     pub fn module(&self) -> u8 {
         match self {
             Action::Points(_) => MODULE_POINTS,
             Action::Multisig(_) => MODULE_MULTISIG,
+            Action::Agreement(_) => MODULE_AGREEMENTS,
         }
     }
 
@@ -195,6 +259,7 @@ impl Action {
         match self {
             Action::Points(a) => encode_points(a, w),
             Action::Multisig(a) => encode_multisig(a, w),
+            Action::Agreement(a) => encode_agreement(a, w),
         }
     }
 
@@ -204,6 +269,7 @@ impl Action {
         match module {
             MODULE_POINTS => Ok(Action::Points(decode_points(action, r)?)),
             MODULE_MULTISIG => Ok(Action::Multisig(decode_multisig(action, r, nested)?)),
+            MODULE_AGREEMENTS => Ok(Action::Agreement(decode_agreement(action, r)?)),
             _ => Err(DecodeError::Invalid("action tag")),
         }
     }
@@ -243,6 +309,78 @@ fn decode_members(r: &mut Reader<'_>) -> Result<Vec<Address>, DecodeError> {
         return Err(DecodeError::TooLong { what: "members", len: count, max: MULTISIG_MEMBERS_MAX });
     }
     (0..count).map(|_| Ok(Address(r.array("member")?))).collect()
+}
+
+fn encode_agreement(a: &AgreementAction, w: &mut Writer) {
+    match a {
+        AgreementAction::AgreementCreate { income_symbol, parties, legal_hash, expires_at_ms, amender } => {
+            w.u16(tag(MODULE_AGREEMENTS, 1));
+            w.bytes8(income_symbol.as_bytes());
+            w.u8(parties.len() as u8);
+            for p in parties {
+                w.raw(&p.address.0);
+                w.u32(p.share_ppm);
+            }
+            w.raw(legal_hash);
+            w.opt_u64(*expires_at_ms);
+            w.raw(&amender.0);
+        }
+        AgreementAction::AgreementSign { agreement } => {
+            w.u16(tag(MODULE_AGREEMENTS, 2));
+            w.raw(&agreement.0);
+        }
+        AgreementAction::AgreementPay { agreement, amount } => {
+            w.u16(tag(MODULE_AGREEMENTS, 3));
+            w.raw(&agreement.0);
+            w.u128(*amount);
+        }
+        AgreementAction::AgreementAmend { agreement, legal_hash } => {
+            w.u16(tag(MODULE_AGREEMENTS, 4));
+            w.raw(&agreement.0);
+            w.raw(legal_hash);
+        }
+        AgreementAction::ShareTransfer { agreement, to, share_ppm, until_ms } => {
+            w.u16(tag(MODULE_AGREEMENTS, 5));
+            w.raw(&agreement.0);
+            w.raw(&to.0);
+            w.u32(*share_ppm);
+            w.opt_u64(*until_ms);
+        }
+    }
+}
+
+fn decode_agreement(action: u8, r: &mut Reader<'_>) -> Result<AgreementAction, DecodeError> {
+    let address = |r: &mut Reader<'_>, what| Ok::<_, DecodeError>(Address(r.array(what)?));
+    Ok(match action {
+        1 => {
+            let income_symbol = r.string8(SYMBOL_BYTES_MAX, "symbol")?;
+            let count = r.u8("party count")? as usize;
+            if count > AGREEMENT_HOLDERS_MAX {
+                return Err(DecodeError::TooLong { what: "parties", len: count, max: AGREEMENT_HOLDERS_MAX });
+            }
+            let mut parties = Vec::with_capacity(count);
+            for _ in 0..count {
+                parties.push(Party { address: address(r, "party")?, share_ppm: r.u32("share")? });
+            }
+            AgreementAction::AgreementCreate {
+                income_symbol,
+                parties,
+                legal_hash: r.array("legal hash")?,
+                expires_at_ms: r.opt_u64("expiry")?,
+                amender: address(r, "amender")?,
+            }
+        }
+        2 => AgreementAction::AgreementSign { agreement: address(r, "agreement")? },
+        3 => AgreementAction::AgreementPay { agreement: address(r, "agreement")?, amount: r.u128("amount")? },
+        4 => AgreementAction::AgreementAmend { agreement: address(r, "agreement")?, legal_hash: r.array("legal hash")? },
+        5 => AgreementAction::ShareTransfer {
+            agreement: address(r, "agreement")?,
+            to: address(r, "to")?,
+            share_ppm: r.u32("share")?,
+            until_ms: r.opt_u64("until")?,
+        },
+        _ => return Err(DecodeError::Invalid("action tag")),
+    })
 }
 
 fn encode_multisig(a: &MultisigAction, w: &mut Writer) {
