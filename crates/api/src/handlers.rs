@@ -170,6 +170,28 @@ pub async fn proposal(State(node): Node_, Path((address, id)): Path<(String, u64
     Ok(Json(json!({ "height": height, "multisig": address, "id": id, "proposal": record })))
 }
 
+#[utoipa::path(get, path = "/v1/agreements/{address}", params(("address" = String, Path)), responses((status = 200, description = "parties, signatures, legal hash, current share holders (grants that ended already folded back)"), (status = 404)))]
+pub async fn agreement(State(node): Node_, Path(address): Path<String>) -> Answer {
+    let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    let (height, value) = read(&node, &accord_agreements::state::agreement_key(&address)).await?;
+    let value = value.ok_or_else(|| ApiError::not_found(format!("no agreement {address}")))?;
+    let mut record = accord_agreements::AgreementRecord::decode(&value).map_err(internal)?;
+    let stored = record.clone();
+    // Shares as of the last block's time (the node's clock before the first block).
+    let now = match node.executed_time_ms() {
+        0 => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        t => t,
+    };
+    record.normalize(now);
+    let shares: Vec<Value> = record
+        .current_shares()
+        .into_iter()
+        .map(|(holder, ppm)| json!({ "holder": holder, "share_ppm": ppm }))
+        .collect();
+    Ok(Json(json!({ "height": height, "address": address, "active": stored.active(),
+        "agreement": stored, "current_shares": shares, "as_of_ms": now })))
+}
+
 /// A header in JSON.
 #[derive(Serialize)]
 struct HeaderJson {

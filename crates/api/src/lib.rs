@@ -33,6 +33,7 @@ pub const LIST_ITEMS_MAX: u64 = 1_000;
         handlers::asset,
         handlers::asset_history,
         handlers::multisig,
+        handlers::agreement,
         handlers::proposal,
         handlers::block_latest,
         handlers::block,
@@ -54,6 +55,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/accounts/{address}", get(handlers::account))
         .route("/v1/assets/{symbol}", get(handlers::asset))
         .route("/v1/assets/{symbol}/history", get(handlers::asset_history))
+        .route("/v1/agreements/{address}", get(handlers::agreement))
         .route("/v1/multisig/{address}", get(handlers::multisig))
         .route("/v1/multisig/{address}/proposals/{id}", get(handlers::proposal))
         .route("/v1/blocks/latest", get(handlers::block_latest))

@@ -110,6 +110,8 @@ enum QueryCommand {
     },
     /// A transaction's status.
     Tx { hash: String },
+    /// An agreement: parties, signatures, current share holders.
+    Agreement { address: String },
     /// A multisig account, or one of its proposals.
     Multisig {
         who: String,
@@ -201,6 +203,9 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
         QueryCommand::Tx { hash } => {
             let hash: accord_types::TxHash = hash.parse().map_err(|_| anyhow!("a tx hash is 64 hex characters"))?;
             client.tx_status(&hash).await?
+        }
+        QueryCommand::Agreement { address } => {
+            client.get(&format!("/v1/agreements/{}", resolve_address(global, &address)?)).await?
         }
         QueryCommand::Multisig { who, proposal } => {
             let address = resolve_address(global, &who)?;

@@ -1,7 +1,7 @@
 //! `accord tx …`: build actions, sign with the `--from` key, submit, wait for commit.
 
 use crate::{passphrase, print, resolve_address, Global};
-use accord_types::{Action, AssetKind, MultisigAction, PointsAction, Transaction};
+use accord_types::{Action, AgreementAction, AssetKind, MultisigAction, PointsAction, Transaction};
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -38,6 +38,9 @@ pub enum TxCommand {
     /// Multisig accounts.
     #[command(subcommand)]
     Multisig(MultisigCommand),
+    /// Revenue-sharing agreements and income rights.
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
     /// Submit any actions in their JSON form, e.g. '{"type":"burn","symbol":"PARK","amount":"5"}'.
     Send {
         #[arg(long = "action", required = true)]
@@ -45,6 +48,93 @@ pub enum TxCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+}
+
+#[derive(Subcommand)]
+pub enum AgreementCommand {
+    /// Draft an agreement (its address is in the `agreement_created` event).
+    Create {
+        /// The asset its income is paid in.
+        #[arg(long)]
+        income_symbol: String,
+        /// ADDRESS_OR_KEY=PPM; repeat for each party. Shares sum to 1000000.
+        #[arg(long = "party", required = true)]
+        parties: Vec<String>,
+        /// Hex SHA-256 of the legal text.
+        #[arg(long)]
+        legal_hash: String,
+        /// Who may amend it: an address or key name (e.g. a multisig).
+        #[arg(long)]
+        amender: String,
+        #[arg(long)]
+        expires_at_ms: Option<u64>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Sign as a party.
+    Sign {
+        #[arg(long)]
+        agreement: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Pay income: split among the current share holders in the same transaction.
+    Pay {
+        #[arg(long)]
+        agreement: String,
+        #[arg(long)]
+        amount: u128,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Give part of your share, for good or until a time.
+    Give {
+        #[arg(long)]
+        agreement: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        share_ppm: u32,
+        /// Block time (ms) at which the share returns to you.
+        #[arg(long)]
+        until_ms: Option<u64>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+fn party(global: &Global, text: &str) -> Result<accord_types::Party> {
+    let (who, ppm) = text.split_once('=').ok_or_else(|| anyhow!("a party is ADDRESS_OR_KEY=PPM, got `{text}`"))?;
+    let share_ppm = ppm.parse().map_err(|_| anyhow!("`{ppm}` is not a share in ppm"))?;
+    Ok(accord_types::Party { address: resolve_address(global, who)?, share_ppm })
+}
+
+fn build_agreement(global: &Global, command: AgreementCommand) -> Result<(Vec<Action>, SendOptions)> {
+    let one = |a: AgreementAction| vec![Action::Agreement(a)];
+    Ok(match command {
+        AgreementCommand::Create { income_symbol, parties, legal_hash, amender, expires_at_ms, options } => {
+            let parties = parties.iter().map(|p| party(global, p)).collect::<Result<Vec<_>>>()?;
+            let raw = hex::decode(&legal_hash).map_err(|_| anyhow!("--legal-hash is 64 hex characters"))?;
+            let legal_hash: [u8; 32] = raw.try_into().map_err(|_| anyhow!("--legal-hash is 64 hex characters"))?;
+            let amender = resolve_address(global, &amender)?;
+            (one(AgreementAction::AgreementCreate { income_symbol, parties, legal_hash, expires_at_ms, amender }), options)
+        }
+        AgreementCommand::Sign { agreement, options } => {
+            (one(AgreementAction::AgreementSign { agreement: resolve_address(global, &agreement)? }), options)
+        }
+        AgreementCommand::Pay { agreement, amount, options } => {
+            (one(AgreementAction::AgreementPay { agreement: resolve_address(global, &agreement)?, amount }), options)
+        }
+        AgreementCommand::Give { agreement, to, share_ppm, until_ms, options } => (
+            one(AgreementAction::ShareTransfer {
+                agreement: resolve_address(global, &agreement)?,
+                to: resolve_address(global, &to)?,
+                share_ppm,
+                until_ms,
+            }),
+            options,
+        ),
+    })
 }
 
 #[derive(Subcommand)]
@@ -171,6 +261,7 @@ async fn build_multisig(global: &Global, command: MultisigCommand) -> Result<(Ve
 async fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOptions)> {
     Ok(match command {
         TxCommand::Multisig(c) => build_multisig(global, c).await?,
+        TxCommand::Agreement(c) => build_agreement(global, c)?,
         TxCommand::Transfer { to, symbol, amount, options } => {
             let to = resolve_address(global, &to)?;
             (vec![Action::Points(PointsAction::Transfer { symbol, to, amount })], options)

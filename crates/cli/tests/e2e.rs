@@ -208,3 +208,63 @@ fn a_two_of_three_multisig_issues_points_that_no_single_member_controls() {
     dev.ok(&["--from", "alice", "tx", "multisig", "approve", "--multisig", &wallet, "--proposal", "1"]);
     assert_eq!(dev.ok(&["verify", "balance", "carol", "ALLY"])["balance"], "5");
 }
+
+fn cny(dev: &Dev, who: &str) -> u128 {
+    dev.ok(&["query", "account", who])["balances"]["balances"]["CNY"].as_str().unwrap_or("0").parse().expect("amount")
+}
+
+#[test]
+fn a_track_agreement_splits_income_and_a_granted_right_reverts_by_itself() {
+    let dev = Dev::start(&temp_home("agreement"));
+    for name in ["creator", "platform", "investor", "bank", "listener", "lawyer"] {
+        dev.ok(&["keys", "add", name, "--insecure-no-passphrase"]);
+    }
+    dev.ok(&["--from", "bank", "tx", "asset", "create", "--symbol", "CNY", "--name", "yuan", "--decimals", "2", "--kind", "currency"]);
+    dev.ok(&["--from", "bank", "tx", "asset", "mint", "--symbol", "CNY", "--to", "listener", "--amount", "1000000000000", "--reason", "float"]);
+    let ms = dev.ok(&["--from", "creator", "tx", "multisig", "create", "--member", "creator", "--member", "platform",
+        "--member", "lawyer", "--threshold", "2"]);
+    let amender = ms["receipt"]["events"][0]["multisig"].as_str().expect("multisig").to_string();
+    let legal = "11".repeat(32);
+    let created = dev.ok(&["--from", "creator", "tx", "agreement", "create", "--income-symbol", "CNY",
+        "--party", "creator=900000", "--party", "platform=100000", "--legal-hash", &legal, "--amender", &amender]);
+    let track = created["receipt"]["events"][0]["agreement"].as_str().expect("agreement").to_string();
+    let out = dev.fails(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", "100"]);
+    assert!(out.contains("\"code\":243"), "a draft takes no income: {out}");
+    dev.ok(&["--from", "platform", "tx", "agreement", "sign", "--agreement", &track]);
+
+    // The creator grants 700,000 ppm to the investor for a short period (a year in production).
+    let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64 + 4_000;
+    dev.ok(&["--from", "creator", "tx", "agreement", "give", "--agreement", &track, "--to", "investor",
+        "--share-ppm", "700000", "--until-ms", &until.to_string()]);
+    let who = ["creator", "platform", "investor"];
+    let before: Vec<u128> = who.iter().map(|w| cny(&dev, w)).collect();
+    dev.ok(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", "100000"]);
+    let after: Vec<u128> = who.iter().map(|w| cny(&dev, w)).collect();
+    assert_eq!((after[0] - before[0], after[1] - before[1], after[2] - before[2]), (20_000, 10_000, 70_000));
+
+    // After the period, with nobody sending anything, the right is the creator's again.
+    std::thread::sleep(std::time::Duration::from_millis(4_500));
+    let shares = dev.ok(&["query", "agreement", &track]);
+    assert_eq!(shares["current_shares"].as_array().expect("shares").len(), 2, "{shares}");
+    dev.ok(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", "100000"]);
+    let later: Vec<u128> = who.iter().map(|w| cny(&dev, w)).collect();
+    assert_eq!((later[0] - after[0], later[1] - after[1], later[2] - after[2]), (90_000, 10_000, 0));
+
+    // 0.01 and 1,000,000,000.07 split exactly.
+    for amount in ["1", "100000000007"] {
+        let before: u128 = who.iter().map(|w| cny(&dev, w)).sum();
+        dev.ok(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", amount]);
+        let after: u128 = who.iter().map(|w| cny(&dev, w)).sum();
+        assert_eq!(after - before, amount.parse::<u128>().expect("amount"));
+    }
+
+    // The 2-of-3 multisig amends the legal text's hash; one signature alone does not.
+    let new_legal = "22".repeat(32);
+    let amend = format!(r#"{{"type":"agreement_amend","agreement":"{track}","legal_hash":"{new_legal}"}}"#);
+    dev.ok(&["--from", "creator", "tx", "multisig", "propose", "--multisig", &amender, "--action", &amend]);
+    assert_eq!(dev.ok(&["query", "agreement", &track])["agreement"]["legal_hash"], legal.as_str());
+    let direct = dev.fails(&["--from", "creator", "tx", "send", "--action", &amend]);
+    assert!(direct.contains("\"code\":245"), "{direct}");
+    dev.ok(&["--from", "lawyer", "tx", "multisig", "approve", "--multisig", &amender, "--proposal", "0"]);
+    assert_eq!(dev.ok(&["query", "agreement", &track])["agreement"]["legal_hash"], new_legal.as_str());
+}

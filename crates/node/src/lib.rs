@@ -40,6 +40,7 @@ pub struct Executed {
     pub root: [u8; 32],
 }
 
+
 impl Executed {
     fn encode(&self) -> Vec<u8> {
         let mut v = self.height.to_be_bytes().to_vec();
@@ -78,6 +79,7 @@ pub struct Node {
     rejected: Mutex<(HashMap<TxHash, Reject>, std::collections::VecDeque<TxHash>)>,
     chain: OnceLock<Chain>,
     runtime_metrics: OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
+    executed_time_ms: AtomicU64,
     strategy: commonware_parallel::Rayon,
 }
 
@@ -112,6 +114,11 @@ impl Node {
     /// The runtime's metrics in Prometheus text format (empty before they are installed).
     pub fn runtime_metrics(&self) -> String {
         self.runtime_metrics.get().map(|f| f()).unwrap_or_default()
+    }
+
+    /// The block time of the last executed block (0 before the first since start).
+    pub fn executed_time_ms(&self) -> u64 {
+        self.executed_time_ms.load(Ordering::Relaxed)
     }
 
     pub fn executed(&self) -> Executed {
@@ -283,6 +290,7 @@ impl Node {
         self.counters.blocks_executed.fetch_add(1, Ordering::Relaxed);
         let hashes: Vec<TxHash> = txs.iter().map(|t| t.hash).collect();
         self.mempool.finalized(header.height, &hashes);
+        self.executed_time_ms.store(header.timestamp_ms, Ordering::Relaxed);
         self.executed_tx.send_replace(executed);
         Ok(())
     }
@@ -389,6 +397,7 @@ pub async fn start(
         rejected: Mutex::new(Default::default()),
         chain: OnceLock::new(),
         runtime_metrics: OnceLock::new(),
+        executed_time_ms: AtomicU64::new(0),
         strategy,
         config: config.clone(),
         genesis: genesis.clone(),
