@@ -229,8 +229,7 @@ async fn block_at(node: &Node, height: u64) -> Result<Value, ApiError> {
     let block = block.inner();
     let finalization = chain.get_finalization(Height::new(height)).await.map(|f| hex::encode(f.encode()));
     let txs: Vec<String> = block.body.txs.iter().map(|t| t.hash.to_string()).collect();
-    let receipts = node.receipts.block(height).map_err(internal)?;
-    let rejected = receipts.iter().filter(|r| r.error.is_some()).count();
+    let rejected = node.receipts.rejected_in(height);
     Ok(json!({ "header": header_json(block), "finalization": finalization, "txs": txs,
         "executed": height <= node.executed().height, "rejected_txs": rejected }))
 }

@@ -175,6 +175,20 @@ impl Overlay<'_> {
         Ok(())
     }
 
+    /// Move units of `symbol` from `from` to each `(to, amount)`: one debit of the total,
+    /// then one credit each (zero parts are skipped).
+    pub fn transfer_many(&mut self, from: &Address, symbol: &str, parts: &[(Address, Amount)]) -> Result<(), Failure> {
+        let mut total: Amount = 0;
+        for (_, amount) in parts {
+            total = total.checked_add(*amount).ok_or(Reject::AmountOverflow)?;
+        }
+        self.debit(from, symbol, total)?;
+        for (to, amount) in parts.iter().filter(|(_, a)| *a > 0) {
+            self.credit(to, symbol, *amount)?;
+        }
+        Ok(())
+    }
+
     /// Move `amount` units of `symbol` from `from` to `to`.
     pub fn transfer(&mut self, from: &Address, to: &Address, symbol: &str, amount: Amount) -> Result<(), Failure> {
         self.debit(from, symbol, amount)?;

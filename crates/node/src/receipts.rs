@@ -44,7 +44,8 @@ const RECORD_HEADER_BYTES: usize = 8 + 32 + 1 + 4;
 struct Inner {
     file: File,
     end: u64,
-    blocks: BTreeMap<u64, (u64, u32)>,
+    /// Per block: where its record is, and how many of its transactions were rejected.
+    blocks: BTreeMap<u64, (u64, u32, u32)>,
     index: HashMap<TxHash, (u64, u32, bool)>,
 }
 
@@ -100,7 +101,8 @@ impl Receipts {
             for r in &receipts {
                 index_receipt(&mut index, height, r);
             }
-            blocks.insert(height, (start as u64, len));
+            let rejected = receipts.iter().filter(|r| r.error.is_some()).count() as u32;
+            blocks.insert(height, (start as u64, len, rejected));
             last = Some(LastBlock { height, digest });
             at = end;
         }
@@ -130,7 +132,8 @@ impl Receipts {
         inner.file.seek(SeekFrom::Start(end)).map_err(io)?;
         inner.file.write_all(&record).map_err(io)?;
         inner.file.sync_data().map_err(io)?;
-        inner.blocks.insert(height, (end + RECORD_HEADER_BYTES as u64, json.len() as u32));
+        let rejected = receipts.iter().filter(|r| r.error.is_some()).count() as u32;
+        inner.blocks.insert(height, (end + RECORD_HEADER_BYTES as u64, json.len() as u32, rejected));
         inner.end = end + record.len() as u64;
         for r in receipts {
             index_receipt(&mut inner.index, height, r);
@@ -141,7 +144,7 @@ impl Receipts {
     /// Every receipt of block `height`.
     pub fn block(&self, height: u64) -> Result<Vec<Receipt>, String> {
         let mut inner = self.lock();
-        let Some((offset, len)) = inner.blocks.get(&height).copied() else { return Ok(Vec::new()) };
+        let Some((offset, len, _)) = inner.blocks.get(&height).copied() else { return Ok(Vec::new()) };
         let mut buf = vec![0u8; len as usize];
         inner.file.seek(SeekFrom::Start(offset)).map_err(io)?;
         inner.file.read_exact(&mut buf).map_err(io)?;
@@ -152,6 +155,11 @@ impl Receipts {
     pub fn get(&self, hash: &TxHash) -> Result<Option<Receipt>, String> {
         let Some((height, index, _)) = self.lock().index.get(hash).copied() else { return Ok(None) };
         Ok(self.block(height)?.into_iter().nth(index as usize))
+    }
+
+    /// How many transactions of block `height` were rejected (0 for an unknown block).
+    pub fn rejected_in(&self, height: u64) -> u32 {
+        self.lock().blocks.get(&height).map_or(0, |b| b.2)
     }
 
     pub fn contains(&self, hash: &TxHash) -> bool {

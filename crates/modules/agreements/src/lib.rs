@@ -199,11 +199,9 @@ fn pay(ctx: &mut Overlay<'_>, payer: &Address, address: &Address, amount: u128) 
     }
     let symbol = record.income_symbol.clone();
     ctx.emit(Event::IncomePaid { agreement: *address, payer: *payer, symbol: symbol.clone(), amount });
-    for (to, part) in split::split(amount, &record.current_shares()) {
-        if part == 0 {
-            continue;
-        }
-        ctx.transfer(payer, &to, &symbol, part)?;
+    let parts = split::split(amount, &record.current_shares());
+    ctx.transfer_many(payer, &symbol, &parts)?;
+    for (to, part) in parts.into_iter().filter(|(_, p)| *p > 0) {
         ctx.emit(Event::IncomeShare { agreement: *address, to, symbol: symbol.clone(), amount: part });
     }
     Ok(())
