@@ -69,6 +69,13 @@ impl Writer {
             }
         }
     }
+    /// A count byte, then each 32-byte address.
+    pub fn addresses(&mut self, list: &[crate::Address]) {
+        self.u8(list.len() as u8);
+        for a in list {
+            self.raw(&a.0);
+        }
+    }
     /// `0x00` for none, or `0x01` then `u64`.
     pub fn opt_u64(&mut self, v: Option<u64>) {
         match v {
@@ -168,6 +175,14 @@ impl<'a> Reader<'a> {
             1 => Ok(Some(self.u128(what)?)),
             _ => Err(DecodeError::Invalid(what)),
         }
+    }
+    /// A count byte (at most `max`), then each 32-byte address.
+    pub fn addresses(&mut self, max: usize, what: &'static str) -> Result<Vec<crate::Address>, DecodeError> {
+        let count = self.u8(what)? as usize;
+        if count > max {
+            return Err(DecodeError::TooLong { what, len: count, max });
+        }
+        (0..count).map(|_| Ok(crate::Address(self.array(what)?))).collect()
     }
     pub fn opt_u64(&mut self, what: &'static str) -> Result<Option<u64>, DecodeError> {
         match self.u8(what)? {

@@ -296,21 +296,6 @@ fn decode_actions(r: &mut Reader<'_>, nested: bool) -> Result<Vec<Action>, Decod
     Ok(actions)
 }
 
-fn encode_members(members: &[Address], w: &mut Writer) {
-    w.u8(members.len() as u8);
-    for m in members {
-        w.raw(&m.0);
-    }
-}
-
-fn decode_members(r: &mut Reader<'_>) -> Result<Vec<Address>, DecodeError> {
-    let count = r.u8("member count")? as usize;
-    if count > MULTISIG_MEMBERS_MAX {
-        return Err(DecodeError::TooLong { what: "members", len: count, max: MULTISIG_MEMBERS_MAX });
-    }
-    (0..count).map(|_| Ok(Address(r.array("member")?))).collect()
-}
-
 fn encode_agreement(a: &AgreementAction, w: &mut Writer) {
     match a {
         AgreementAction::AgreementCreate { income_symbol, parties, legal_hash, expires_at_ms, amender } => {
@@ -387,7 +372,7 @@ fn encode_multisig(a: &MultisigAction, w: &mut Writer) {
     match a {
         MultisigAction::MultisigCreate { members, threshold } => {
             w.u16(tag(MODULE_MULTISIG, 1));
-            encode_members(members, w);
+            w.addresses(members);
             w.u8(*threshold);
         }
         MultisigAction::MultisigPropose { multisig, actions, expires_at_ms } => {
@@ -404,7 +389,7 @@ fn encode_multisig(a: &MultisigAction, w: &mut Writer) {
         }
         MultisigAction::MultisigUpdate { members, threshold } => {
             w.u16(tag(MODULE_MULTISIG, 4));
-            encode_members(members, w);
+            w.addresses(members);
             w.u8(*threshold);
         }
     }
@@ -415,7 +400,7 @@ fn decode_multisig(action: u8, r: &mut Reader<'_>, nested: bool) -> Result<Multi
         return Err(DecodeError::Invalid("a proposal inside a proposal"));
     }
     Ok(match action {
-        1 => MultisigAction::MultisigCreate { members: decode_members(r)?, threshold: r.u8("threshold")? },
+        1 => MultisigAction::MultisigCreate { members: r.addresses(MULTISIG_MEMBERS_MAX, "members")?, threshold: r.u8("threshold")? },
         2 => MultisigAction::MultisigPropose {
             multisig: Address(r.array("multisig")?),
             actions: decode_actions(r, true)?,
@@ -426,7 +411,7 @@ fn decode_multisig(action: u8, r: &mut Reader<'_>, nested: bool) -> Result<Multi
             proposal: r.u64("proposal")?,
             actions: decode_actions(r, true)?,
         },
-        4 => MultisigAction::MultisigUpdate { members: decode_members(r)?, threshold: r.u8("threshold")? },
+        4 => MultisigAction::MultisigUpdate { members: r.addresses(MULTISIG_MEMBERS_MAX, "members")?, threshold: r.u8("threshold")? },
         _ => return Err(DecodeError::Invalid("action tag")),
     })
 }

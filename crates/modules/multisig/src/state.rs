@@ -51,25 +51,10 @@ fn hex32<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&v.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-fn write_addresses(w: &mut Writer, list: &[Address]) {
-    w.u8(list.len() as u8);
-    for a in list {
-        w.raw(&a.0);
-    }
-}
-
-fn read_addresses(r: &mut Reader<'_>) -> Result<Vec<Address>, DecodeError> {
-    let count = r.u8("count")? as usize;
-    if count > MULTISIG_MEMBERS_MAX {
-        return Err(DecodeError::TooLong { what: "addresses", len: count, max: MULTISIG_MEMBERS_MAX });
-    }
-    (0..count).map(|_| Ok(Address(r.array("address")?))).collect()
-}
-
 impl MultisigRecord {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        write_addresses(&mut w, &self.members);
+        w.addresses(&self.members);
         w.u8(self.threshold);
         w.u64(self.next_proposal);
         w.finish()
@@ -77,7 +62,7 @@ impl MultisigRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let record = Self { members: read_addresses(&mut r)?, threshold: r.u8("threshold")?, next_proposal: r.u64("next")? };
+        let record = Self { members: r.addresses(MULTISIG_MEMBERS_MAX, "addresses")?, threshold: r.u8("threshold")?, next_proposal: r.u64("next")? };
         r.finish()?;
         Ok(record)
     }
@@ -89,7 +74,7 @@ impl ProposalRecord {
         w.raw(&self.proposer.0);
         w.raw(&self.actions_hash);
         w.bytes32(&accord_types::Action::encode_list(&self.actions));
-        write_addresses(&mut w, &self.approvals);
+        w.addresses(&self.approvals);
         w.u64(self.expires_at_ms);
         w.bool(self.executed);
         w.finish()
@@ -101,7 +86,7 @@ impl ProposalRecord {
             proposer: Address(r.array("proposer")?),
             actions_hash: r.array("actions hash")?,
             actions: accord_types::Action::decode_list(r.bytes32(accord_types::limits::TX_BYTES_MAX, "actions")?)?,
-            approvals: read_addresses(&mut r)?,
+            approvals: r.addresses(MULTISIG_MEMBERS_MAX, "addresses")?,
             expires_at_ms: r.u64("expiry")?,
             executed: r.bool("executed")?,
         };
