@@ -77,9 +77,30 @@ impl Address {
     }
 }
 
+/// Most formatted addresses remembered per thread: receipts name the same accounts again
+/// and again (an agreement's holders in every payment), and the checksum is the cost.
+const FORMATTED_CACHE_MAX: usize = 4096;
+
+thread_local! {
+    static FORMATTED: std::cell::RefCell<std::collections::HashMap<[u8; 32], String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.bech32m())
+        FORMATTED.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(text) = cache.get(&self.0) {
+                return f.write_str(text);
+            }
+            if cache.len() >= FORMATTED_CACHE_MAX {
+                cache.clear();
+            }
+            let text = self.bech32m();
+            let result = f.write_str(&text);
+            cache.insert(self.0, text);
+            result
+        })
     }
 }
 

@@ -5,6 +5,14 @@ use crate::tx::amount_text;
 use crate::Amount;
 use serde::{Deserialize, Serialize};
 
+/// One holder's part of a split.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub to: Address,
+    #[serde(with = "amount_text")]
+    pub amount: Amount,
+}
+
 /// One thing that happened. Events are emitted in order of execution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -45,19 +53,14 @@ pub enum Event {
         #[serde(with = "crate::tx::hex32")]
         legal_hash: [u8; 32],
     },
+    /// Income paid to an agreement and every part of its split, in one event.
     IncomePaid {
         agreement: Address,
         payer: Address,
         symbol: String,
         #[serde(with = "amount_text")]
         amount: Amount,
-    },
-    IncomeShare {
-        agreement: Address,
-        to: Address,
-        symbol: String,
-        #[serde(with = "amount_text")]
-        amount: Amount,
+        parts: Vec<Part>,
     },
     ShareGiven {
         agreement: Address,

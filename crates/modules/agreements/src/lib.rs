@@ -197,13 +197,11 @@ fn pay(ctx: &mut Overlay<'_>, payer: &Address, address: &Address, amount: u128) 
     if !asset.transferable {
         return Err(Reject::NotTransferable.into());
     }
-    let symbol = record.income_symbol.clone();
-    ctx.emit(Event::IncomePaid { agreement: *address, payer: *payer, symbol: symbol.clone(), amount });
     let parts = split::split(amount, &record.current_shares());
+    let symbol = record.income_symbol;
     ctx.transfer_many(payer, &symbol, &parts)?;
-    for (to, part) in parts.into_iter().filter(|(_, p)| *p > 0) {
-        ctx.emit(Event::IncomeShare { agreement: *address, to, symbol: symbol.clone(), amount: part });
-    }
+    let parts = parts.into_iter().filter(|(_, p)| *p > 0).map(|(to, amount)| accord_types::event::Part { to, amount });
+    ctx.emit(Event::IncomePaid { agreement: *address, payer: *payer, symbol, amount, parts: parts.collect() });
     Ok(())
 }
 
