@@ -326,7 +326,7 @@ async fn income(
         .map_err(|e| anyhow!("no agreement address in {receipt}: {e}"))?;
     let signs = holder_keys[1..]
         .iter()
-        .map(|k| (setup.tx(k, 0, vec![Action::Agreement(AgreementAction::AgreementSign { agreement })]), k.clone()))
+        .map(|k| (setup.tx(k, 0, vec![Action::Agreement(AgreementAction::AgreementSign { agreement, legal_hash: [0; 32] })]), k.clone()))
         .collect();
     setup.submit_and_wait(sign_all(signs), batch).await?;
 

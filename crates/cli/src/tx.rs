@@ -71,10 +71,13 @@ pub enum AgreementCommand {
         #[command(flatten)]
         options: SendOptions,
     },
-    /// Sign as a party.
+    /// Sign as a party, naming the legal text's hash you agree to.
     Sign {
         #[arg(long)]
         agreement: String,
+        /// Hex SHA-256 of the legal text you read.
+        #[arg(long)]
+        legal_hash: String,
         #[command(flatten)]
         options: SendOptions,
     },
@@ -103,6 +106,11 @@ pub enum AgreementCommand {
     },
 }
 
+fn hash32(text: &str) -> Result<[u8; 32]> {
+    let raw = hex::decode(text).map_err(|_| anyhow!("--legal-hash is 64 hex characters"))?;
+    raw.try_into().map_err(|_| anyhow!("--legal-hash is 64 hex characters"))
+}
+
 fn party(global: &Global, text: &str) -> Result<accord_types::Party> {
     let (who, ppm) = text.split_once('=').ok_or_else(|| anyhow!("a party is ADDRESS_OR_KEY=PPM, got `{text}`"))?;
     let share_ppm = ppm.parse().map_err(|_| anyhow!("`{ppm}` is not a share in ppm"))?;
@@ -114,14 +122,17 @@ fn build_agreement(global: &Global, command: AgreementCommand) -> Result<(Vec<Ac
     Ok(match command {
         AgreementCommand::Create { income_symbol, parties, legal_hash, amender, expires_at_ms, options } => {
             let parties = parties.iter().map(|p| party(global, p)).collect::<Result<Vec<_>>>()?;
-            let raw = hex::decode(&legal_hash).map_err(|_| anyhow!("--legal-hash is 64 hex characters"))?;
-            let legal_hash: [u8; 32] = raw.try_into().map_err(|_| anyhow!("--legal-hash is 64 hex characters"))?;
+            let legal_hash = hash32(&legal_hash)?;
             let amender = resolve_address(global, &amender)?;
             (one(AgreementAction::AgreementCreate { income_symbol, parties, legal_hash, expires_at_ms, amender }), options)
         }
-        AgreementCommand::Sign { agreement, options } => {
-            (one(AgreementAction::AgreementSign { agreement: resolve_address(global, &agreement)? }), options)
-        }
+        AgreementCommand::Sign { agreement, legal_hash, options } => (
+            one(AgreementAction::AgreementSign {
+                agreement: resolve_address(global, &agreement)?,
+                legal_hash: hash32(&legal_hash)?,
+            }),
+            options,
+        ),
         AgreementCommand::Pay { agreement, amount, options } => {
             (one(AgreementAction::AgreementPay { agreement: resolve_address(global, &agreement)?, amount }), options)
         }

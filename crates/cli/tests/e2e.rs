@@ -230,7 +230,9 @@ fn a_track_agreement_splits_income_and_a_granted_right_reverts_by_itself() {
     let track = created["receipt"]["events"][0]["agreement"].as_str().expect("agreement").to_string();
     let out = dev.fails(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", "100"]);
     assert!(out.contains("\"code\":243"), "a draft takes no income: {out}");
-    dev.ok(&["--from", "platform", "tx", "agreement", "sign", "--agreement", &track]);
+    let out = dev.fails(&["--from", "platform", "tx", "agreement", "sign", "--agreement", &track, "--legal-hash", &"33".repeat(32)]);
+    assert!(out.contains("\"code\":248"), "signing other terms: {out}");
+    dev.ok(&["--from", "platform", "tx", "agreement", "sign", "--agreement", &track, "--legal-hash", &legal]);
 
     // The creator grants 700,000 ppm to the investor for a short period (a year in production).
     let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64 + 4_000;

@@ -119,6 +119,8 @@ rejects! {
     NotAmender = 245, "only the agreement's amender may amend it";
     /// The signer holds less share than it gives.
     InsufficientShare = 246, "the signer holds less of this agreement's income than it gives";
+    /// The signature is for other terms than the agreement's current legal text.
+    TermsChanged = 248, "the agreement's legal text hash is not the one signed";
     /// Too many share holders.
     TooManyHolders = 247, "the agreement already has the maximum number of share holders";
     /// The node's queue is full; try again later.

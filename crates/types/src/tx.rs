@@ -178,8 +178,13 @@ pub enum AgreementAction {
         /// Who may amend it (e.g. a multisig of the parties).
         amender: Address,
     },
-    /// A party signs; the agreement is active once every party has.
-    AgreementSign { agreement: Address },
+    /// A party signs the terms with this legal text's hash; the agreement is active once
+    /// every party has. A signature for another hash (the text was amended) is refused.
+    AgreementSign {
+        agreement: Address,
+        #[serde(with = "hex32")]
+        legal_hash: [u8; 32],
+    },
     /// Pay income: split among the current share holders in this transaction.
     AgreementPay {
         agreement: Address,
@@ -310,9 +315,10 @@ fn encode_agreement(a: &AgreementAction, w: &mut Writer) {
             w.opt_u64(*expires_at_ms);
             w.raw(&amender.0);
         }
-        AgreementAction::AgreementSign { agreement } => {
+        AgreementAction::AgreementSign { agreement, legal_hash } => {
             w.u16(tag(MODULE_AGREEMENTS, 2));
             w.raw(&agreement.0);
+            w.raw(legal_hash);
         }
         AgreementAction::AgreementPay { agreement, amount } => {
             w.u16(tag(MODULE_AGREEMENTS, 3));
@@ -355,7 +361,7 @@ fn decode_agreement(action: u8, r: &mut Reader<'_>) -> Result<AgreementAction, D
                 amender: address(r, "amender")?,
             }
         }
-        2 => AgreementAction::AgreementSign { agreement: address(r, "agreement")? },
+        2 => AgreementAction::AgreementSign { agreement: address(r, "agreement")?, legal_hash: r.array("legal hash")? },
         3 => AgreementAction::AgreementPay { agreement: address(r, "agreement")?, amount: r.u128("amount")? },
         4 => AgreementAction::AgreementAmend { agreement: address(r, "agreement")?, legal_hash: r.array("legal hash")? },
         5 => AgreementAction::ShareTransfer {

@@ -82,7 +82,7 @@ impl Module for Agreements {
                 out.push(accord_exec::keys::account(to));
             }
             Some(
-                AgreementAction::AgreementSign { agreement }
+                AgreementAction::AgreementSign { agreement, .. }
                 | AgreementAction::AgreementPay { agreement, .. }
                 | AgreementAction::AgreementAmend { agreement, .. },
             ) => out.push(state::agreement_key(agreement)),
@@ -141,7 +141,7 @@ impl Module for Agreements {
                 }
                 Ok(())
             }
-            AgreementAction::AgreementSign { agreement } => sign(ctx, signer, agreement),
+            AgreementAction::AgreementSign { agreement, legal_hash } => sign(ctx, signer, agreement, legal_hash),
             AgreementAction::AgreementPay { agreement, amount } => pay(ctx, signer, agreement, *amount),
             AgreementAction::AgreementAmend { agreement, legal_hash } => {
                 let mut record = state::agreement(ctx, agreement)?.ok_or(Reject::UnknownAgreement)?;
@@ -174,10 +174,13 @@ fn live(ctx: &Overlay<'_>, address: &Address) -> Result<AgreementRecord, Failure
     Ok(record)
 }
 
-fn sign(ctx: &mut Overlay<'_>, signer: &Address, address: &Address) -> Result<(), Failure> {
+fn sign(ctx: &mut Overlay<'_>, signer: &Address, address: &Address, legal_hash: &[u8; 32]) -> Result<(), Failure> {
     let mut record = state::agreement(ctx, address)?.ok_or(Reject::UnknownAgreement)?;
     if !record.parties.iter().any(|p| p.address == *signer) {
         return Err(Reject::NotParty.into());
+    }
+    if record.legal_hash != *legal_hash {
+        return Err(Reject::TermsChanged.into());
     }
     if record.signed.contains(signer) {
         return Err(Reject::AlreadySigned.into());

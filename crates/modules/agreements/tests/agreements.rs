@@ -55,9 +55,11 @@ fn income_is_split_among_current_share_holders_and_a_granted_right_reverts_by_it
     let mut c = chain();
     let track = setup(&mut c);
     assert_eq!(pay(&mut c, track, 100), Err(Reject::AgreementNotActive), "a draft takes no income");
-    assert_eq!(c.run(5, vec![ag(AgreementAction::AgreementSign { agreement: track })]), Err(Reject::NotParty));
-    c.run(1, vec![ag(AgreementAction::AgreementSign { agreement: track })]).expect("signed, active");
-    assert_eq!(c.run(1, vec![ag(AgreementAction::AgreementSign { agreement: track })]), Err(Reject::AlreadySigned));
+    let sign = |legal_hash| ag(AgreementAction::AgreementSign { agreement: track, legal_hash });
+    assert_eq!(c.run(5, vec![sign([7; 32])]), Err(Reject::NotParty));
+    assert_eq!(c.run(1, vec![sign([8; 32])]), Err(Reject::TermsChanged), "signed other terms");
+    c.run(1, vec![sign([7; 32])]).expect("signed, active");
+    assert_eq!(c.run(1, vec![sign([7; 32])]), Err(Reject::AlreadySigned));
 
     // C grants 700,000 ppm to W for a year.
     let until = c.time_ms + YEAR_MS;
@@ -100,7 +102,7 @@ fn bad_agreement_inputs_are_typed_rejects_and_change_nothing() {
         c.run(0, vec![create(vec![Party { address: a, share_ppm: 1_000_000 }, Party { address: b, share_ppm: 0 }])]),
         Err(Reject::InvalidShares)
     );
-    c.run(1, vec![ag(AgreementAction::AgreementSign { agreement: track })]).expect("active");
+    c.run(1, vec![ag(AgreementAction::AgreementSign { agreement: track, legal_hash: [7; 32] })]).expect("active");
     let give = |share_ppm, to| ag(AgreementAction::ShareTransfer { agreement: track, to, share_ppm, until_ms: None });
     assert_eq!(c.run(1, vec![give(200_000, a)]), Err(Reject::InsufficientShare), "P holds only 100,000");
     assert_eq!(c.run(5, vec![give(1, a)]), Err(Reject::InsufficientShare));

@@ -158,14 +158,22 @@ fn approve(
     if ctx.info().timestamp_ms >= proposal.expires_at_ms {
         return Err(Reject::ProposalExpired.into());
     }
-    if proposal.approvals.contains(signer) {
-        return Err(Reject::AlreadyApproved.into());
-    }
     if accord_types::sha256(&Action::encode_list(actions)) != proposal.actions_hash {
         return Err(Reject::ActionsMismatch.into());
     }
-    proposal.approvals.push(*signer);
-    ctx.emit(Event::ProposalApproved { multisig: *multisig, proposal: id, member: *signer });
+    // Approvals of former members no longer count (and the list stays within the
+    // member bound); a member removed and added again must approve again.
+    proposal.approvals.retain(|a| record.members.contains(a));
+    if proposal.approvals.contains(signer) {
+        // A repeated approval only helps when a membership change already made the
+        // existing approvals enough; otherwise it is refused.
+        if proposal.approvals.len() < record.threshold as usize {
+            return Err(Reject::AlreadyApproved.into());
+        }
+    } else {
+        proposal.approvals.push(*signer);
+        ctx.emit(Event::ProposalApproved { multisig: *multisig, proposal: id, member: *signer });
+    }
     run_if_ready(ctx, multisig, id, &record, &mut proposal, actions);
     state::put_proposal(ctx, multisig, id, &proposal);
     Ok(())

@@ -119,3 +119,30 @@ fn bad_proposals_and_approvals_are_typed_rejects_and_change_nothing() {
     c.time_ms += 20_000;
     assert_eq!(c.run(1, vec![approve(0, pay)]), Err(Reject::ProposalExpired));
 }
+
+#[test]
+fn approvals_follow_the_current_members() {
+    let mut c = chain(5);
+    let members = vec![c.who(0), c.who(1), c.who(2)];
+    let events = c.run(0, vec![ms(MultisigAction::MultisigCreate { members, threshold: 3 })]).expect("created");
+    let Event::MultisigCreated { multisig: wallet, .. } = events[0] else { panic!() };
+    fund(&mut c, wallet, 100);
+    let pay = vec![pts(PointsAction::Transfer { symbol: "CASH".into(), to: c.who(4), amount: 10 })];
+    let expiry = c.time_ms + 60_000;
+    c.run(0, vec![ms(MultisigAction::MultisigPropose { multisig: wallet, actions: pay.clone(), expires_at_ms: expiry })])
+        .expect("proposal 0");
+    c.run(1, vec![ms(MultisigAction::MultisigApprove { multisig: wallet, proposal: 0, actions: pay.clone() })])
+        .expect("two of three");
+    // The members shrink to {0, 1} with threshold 2: the two approvals are now enough, and
+    // either approver can make it run.
+    let shrink = vec![ms(MultisigAction::MultisigUpdate { members: vec![c.who(0), c.who(1)], threshold: 2 })];
+    c.run(0, vec![ms(MultisigAction::MultisigPropose { multisig: wallet, actions: shrink.clone(), expires_at_ms: expiry })])
+        .expect("proposal 1");
+    c.run(1, vec![ms(MultisigAction::MultisigApprove { multisig: wallet, proposal: 1, actions: shrink.clone() })])
+        .expect("two of three");
+    c.run(2, vec![ms(MultisigAction::MultisigApprove { multisig: wallet, proposal: 1, actions: shrink })])
+        .expect("three of three: the members shrink");
+    c.run(0, vec![ms(MultisigAction::MultisigApprove { multisig: wallet, proposal: 0, actions: pay })])
+        .expect("already enough approvals: runs");
+    assert_eq!(c.balance(&c.who(4), "CASH"), 10);
+}
