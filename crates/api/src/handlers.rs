@@ -174,6 +174,7 @@ pub async fn proposal(State(node): Node_, Path((address, id)): Path<(String, u64
 pub async fn agreement(State(node): Node_, Path(address): Path<String>) -> Answer {
     let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
     let (height, value) = read(&node, &accord_agreements::state::agreement_key(&address)).await?;
+    let key = accord_agreements::state::agreement_key(&address);
     let value = value.ok_or_else(|| ApiError::not_found(format!("no agreement {address}")))?;
     let mut record = accord_agreements::AgreementRecord::decode(&value).map_err(internal)?;
     let stored = record.clone();
@@ -188,8 +189,18 @@ pub async fn agreement(State(node): Node_, Path(address): Path<String>) -> Answe
         .into_iter()
         .map(|(holder, ppm)| json!({ "holder": holder, "share_ppm": ppm }))
         .collect();
-    Ok(Json(json!({ "height": height, "address": address, "active": stored.active(),
+    Ok(Json(json!({ "height": height, "address": address, "key": key.to_string(), "active": stored.active(),
         "agreement": stored, "current_shares": shares, "as_of_ms": now })))
+}
+
+#[utoipa::path(get, path = "/v1/listings/{address}", params(("address" = String, Path)), responses((status = 200, description = "a sale or an auction: seller, item, terms, highest bid, status (open, sold, settled, unsold, cancelled, unsettled)"), (status = 404)))]
+pub async fn listing(State(node): Node_, Path(address): Path<String>) -> Answer {
+    let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    let key = accord_market::state::listing_key(&address);
+    let (height, value) = read(&node, &key).await?;
+    let value = value.ok_or_else(|| ApiError::not_found(format!("no listing {address}")))?;
+    let record = accord_market::Listing::decode(&value).map_err(internal)?;
+    Ok(Json(json!({ "height": height, "address": address, "key": key.to_string(), "listing": record })))
 }
 
 /// A header in JSON.
@@ -230,8 +241,9 @@ async fn block_at(node: &Node, height: u64) -> Result<Value, ApiError> {
     let finalization = chain.get_finalization(Height::new(height)).await.map(|f| hex::encode(f.encode()));
     let txs: Vec<String> = block.body.txs.iter().map(|t| t.hash.to_string()).collect();
     let rejected = node.receipts.rejected_in(height);
+    let events = node.receipts.record(height).map_err(internal)?.events;
     Ok(json!({ "header": header_json(block), "finalization": finalization, "txs": txs,
-        "executed": height <= node.executed().height, "rejected_txs": rejected }))
+        "executed": height <= node.executed().height, "rejected_txs": rejected, "events": events }))
 }
 
 #[utoipa::path(get, path = "/v1/blocks/latest", responses((status = 200, description = "the latest executed block with its finality certificate")))]
@@ -240,7 +252,7 @@ pub async fn block_latest(State(node): Node_) -> Answer {
     Ok(Json(block_at(&node, height).await?))
 }
 
-#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)), responses((status = 200, description = "header, tx hashes, finality certificate if stored for this height"), (status = 404)))]
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)), responses((status = 200, description = "header, tx hashes, the block's own events (auction settlements), finality certificate if stored for this height"), (status = 404)))]
 pub async fn block(State(node): Node_, Path(height): Path<u64>) -> Answer {
     Ok(Json(block_at(&node, height).await?))
 }

@@ -112,6 +112,9 @@ enum QueryCommand {
     Tx { hash: String },
     /// An agreement: parties, signatures, current share holders.
     Agreement { address: String },
+    /// A sale or an auction: item, terms, highest bid, status.
+    #[command(visible_alias = "auction", visible_alias = "sale")]
+    Listing { address: String },
     /// A multisig account, or one of its proposals.
     Multisig {
         who: String,
@@ -131,6 +134,19 @@ enum VerifyCommand {
         who: String,
         symbol: String,
         /// The genesis file to trust (default: the home's genesis.json).
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Verify an agreement's stored record (parties, shares, locks) the same way.
+    Agreement {
+        address: String,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Verify a sale's or an auction's stored record the same way.
+    #[command(visible_alias = "auction")]
+    Listing {
+        address: String,
         #[arg(long)]
         genesis: Option<PathBuf>,
     },
@@ -207,6 +223,9 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
         QueryCommand::Agreement { address } => {
             client.get(&format!("/v1/agreements/{}", resolve_address(global, &address)?)).await?
         }
+        QueryCommand::Listing { address } => {
+            client.get(&format!("/v1/listings/{}", resolve_address(global, &address)?)).await?
+        }
         QueryCommand::Multisig { who, proposal } => {
             let address = resolve_address(global, &who)?;
             match proposal {
@@ -225,15 +244,47 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
 }
 
 async fn verify(global: &Global, command: VerifyCommand) -> Result<()> {
-    let VerifyCommand::Balance { who, symbol, genesis } = command;
-    let path = genesis.unwrap_or_else(|| accord_node::config::Home::new(global.home()).genesis());
-    let genesis: accord_node::config::Genesis =
-        accord_node::config::Home::read_json(&path).context("reading the trusted genesis")?;
-    let validators = genesis.validate()?;
-    let trust = accord_client::verify::Trust { chain_id: genesis.chain_id, validators };
-    let address = resolve_address(global, &who)?;
-    let verified = accord_client::verify::balance(&global.client(), &trust, &address, &symbol).await?;
-    print(global, &json!(verified));
+    let trust = |genesis: Option<PathBuf>| -> Result<accord_client::verify::Trust> {
+        let path = genesis.unwrap_or_else(|| accord_node::config::Home::new(global.home()).genesis());
+        let genesis: accord_node::config::Genesis =
+            accord_node::config::Home::read_json(&path).context("reading the trusted genesis")?;
+        let validators = genesis.validate()?;
+        Ok(accord_client::verify::Trust { chain_id: genesis.chain_id, validators })
+    };
+    let client = global.client();
+    let value = match command {
+        VerifyCommand::Balance { who, symbol, genesis } => {
+            let address = resolve_address(global, &who)?;
+            json!(accord_client::verify::balance(&client, &trust(genesis)?, &address, &symbol).await?)
+        }
+        VerifyCommand::Agreement { address, genesis } => {
+            let address = resolve_address(global, &address)?;
+            let key = accord_agreements::state::agreement_key(&address);
+            let proven = accord_client::verify::state(&client, &trust(genesis)?, &key).await?;
+            let record = proven
+                .value
+                .as_deref()
+                .map(accord_agreements::AgreementRecord::decode)
+                .transpose()
+                .map_err(|e| anyhow!("the proven agreement does not decode: {e}"))?;
+            json!({ "address": address, "agreement": record, "height": proven.height,
+                "certified_height": proven.certified_height, "state_root": proven.state_root })
+        }
+        VerifyCommand::Listing { address, genesis } => {
+            let address = resolve_address(global, &address)?;
+            let key = accord_market::state::listing_key(&address);
+            let proven = accord_client::verify::state(&client, &trust(genesis)?, &key).await?;
+            let record = proven
+                .value
+                .as_deref()
+                .map(accord_market::Listing::decode)
+                .transpose()
+                .map_err(|e| anyhow!("the proven listing does not decode: {e}"))?;
+            json!({ "address": address, "listing": record, "height": proven.height,
+                "certified_height": proven.certified_height, "state_root": proven.state_root })
+        }
+    };
+    print(global, &value);
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `accord tx …`: build actions, sign with the `--from` key, submit, wait for commit.
 
 use crate::{passphrase, print, resolve_address, Global};
-use accord_types::{Action, AgreementAction, AssetKind, MultisigAction, PointsAction, Transaction};
+use accord_types::{Action, AgreementAction, AssetKind, Item, MarketAction, MultisigAction, PointsAction, Transaction};
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -41,6 +41,12 @@ pub enum TxCommand {
     /// Revenue-sharing agreements and income rights.
     #[command(subcommand)]
     Agreement(AgreementCommand),
+    /// Fixed-price sales of an asset amount or an income share.
+    #[command(subcommand)]
+    Sale(SaleCommand),
+    /// English auctions of an asset amount or an income share, settled by the chain at the end.
+    #[command(subcommand)]
+    Auction(AuctionCommand),
     /// Submit any actions in their JSON form, e.g. '{"type":"burn","symbol":"PARK","amount":"5"}'.
     Send {
         #[arg(long = "action", required = true)]
@@ -104,6 +110,182 @@ pub enum AgreementCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+}
+
+/// What a listing offers: `--asset SYMBOL --amount N`, or `--agreement A --share-ppm P`
+/// (with `--period` for an income right that reverts).
+#[derive(Args)]
+pub struct ItemArgs {
+    /// Offer units of this asset (held in escrow until the listing closes).
+    #[arg(long, requires = "amount", conflicts_with = "agreement")]
+    pub asset: Option<String>,
+    /// How many units of --asset, in its smallest unit.
+    #[arg(long)]
+    pub amount: Option<u128>,
+    /// Offer part of your share of this agreement's income (locked until the listing closes).
+    #[arg(long, requires = "share_ppm")]
+    pub agreement: Option<String>,
+    /// How much of your share, in ppm of the agreement's income.
+    #[arg(long)]
+    pub share_ppm: Option<u32>,
+    /// Sell the share for this long after the sale (e.g. 365d, 12h, 90s), then it reverts to
+    /// you; without it the share is sold for good.
+    #[arg(long, requires = "agreement")]
+    pub period: Option<String>,
+}
+
+impl ItemArgs {
+    fn item(&self, global: &Global) -> Result<Item> {
+        match (&self.asset, self.amount, &self.agreement, self.share_ppm) {
+            (Some(symbol), Some(amount), None, _) => Ok(Item::Asset { symbol: symbol.clone(), amount }),
+            (None, _, Some(agreement), Some(share_ppm)) => Ok(Item::Share {
+                agreement: resolve_address(global, agreement)?,
+                share_ppm,
+                period_ms: self.period.as_deref().map(duration_ms).transpose()?,
+            }),
+            _ => Err(anyhow!("say what to sell: --asset SYMBOL --amount N, or --agreement ADDRESS --share-ppm PPM")),
+        }
+    }
+}
+
+/// `1500ms`, `90s`, `15m`, `12h`, `365d` in milliseconds.
+pub fn duration_ms(text: &str) -> Result<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| anyhow!("`{text}` is not a duration like 90s, 15m, 12h or 365d"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(anyhow!("`{text}`: the unit is ms, s, m, h or d")),
+    };
+    n.checked_mul(unit_ms).ok_or_else(|| anyhow!("`{text}` is too long"))
+}
+
+#[derive(Subcommand)]
+pub enum SaleCommand {
+    /// List an item at a fixed price (the listing's address is in the `listing_created` event).
+    Create {
+        #[command(flatten)]
+        item: ItemArgs,
+        /// The asset the price is paid in.
+        #[arg(long)]
+        price_symbol: String,
+        #[arg(long)]
+        price: u128,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Buy a listed item at its price.
+    Buy {
+        #[arg(long)]
+        listing: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Withdraw your sale; the item comes back.
+    Cancel {
+        #[arg(long)]
+        listing: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuctionCommand {
+    /// Start an English auction (its address is in the `listing_created` event).
+    Create {
+        #[command(flatten)]
+        item: ItemArgs,
+        /// The asset bids are made in.
+        #[arg(long)]
+        price_symbol: String,
+        /// The lowest first bid.
+        #[arg(long)]
+        reserve: u128,
+        /// How much each bid must beat the highest by.
+        #[arg(long, default_value_t = 1)]
+        min_increment: u128,
+        /// How long from now it runs (e.g. 10m, 7d).
+        #[arg(long)]
+        ends_in: String,
+        /// A bid closer than this to the end moves the end to this long after the bid (0: never).
+        #[arg(long, default_value = "0s")]
+        extension: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Bid; the amount is held until you are outbid (refunded at once) or the auction ends.
+    Bid {
+        #[arg(long)]
+        listing: String,
+        #[arg(long)]
+        amount: u128,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Withdraw your auction before its first bid.
+    Cancel {
+        #[arg(long)]
+        listing: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Retry settling an ended auction whose automatic settlement failed.
+    Settle {
+        #[arg(long)]
+        listing: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+fn now_ms() -> Result<u64> {
+    Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64)
+}
+
+fn build_market(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOptions)> {
+    let one = |a: MarketAction| vec![Action::Market(a)];
+    let listing = |text: &str| resolve_address(global, text);
+    Ok(match command {
+        TxCommand::Sale(SaleCommand::Create { item, price_symbol, price, options }) => {
+            (one(MarketAction::SaleCreate { item: item.item(global)?, price_symbol, price }), options)
+        }
+        TxCommand::Sale(SaleCommand::Buy { listing: l, options }) => (one(MarketAction::SaleBuy { listing: listing(&l)? }), options),
+        TxCommand::Sale(SaleCommand::Cancel { listing: l, options })
+        | TxCommand::Auction(AuctionCommand::Cancel { listing: l, options }) => {
+            (one(MarketAction::ListingCancel { listing: listing(&l)? }), options)
+        }
+        TxCommand::Auction(AuctionCommand::Create {
+            item,
+            price_symbol,
+            reserve,
+            min_increment,
+            ends_in,
+            extension,
+            options,
+        }) => (
+            one(MarketAction::AuctionCreate {
+                item: item.item(global)?,
+                price_symbol,
+                reserve,
+                min_increment,
+                ends_at_ms: now_ms()?.saturating_add(duration_ms(&ends_in)?),
+                extension_ms: duration_ms(&extension)?,
+            }),
+            options,
+        ),
+        TxCommand::Auction(AuctionCommand::Bid { listing: l, amount, options }) => {
+            (one(MarketAction::AuctionBid { listing: listing(&l)?, amount }), options)
+        }
+        TxCommand::Auction(AuctionCommand::Settle { listing: l, options }) => {
+            (one(MarketAction::AuctionSettle { listing: listing(&l)? }), options)
+        }
+        _ => return Err(anyhow!("not a market command")),
+    })
 }
 
 fn hash32(text: &str) -> Result<[u8; 32]> {
@@ -253,8 +435,7 @@ async fn build_multisig(global: &Global, command: MultisigCommand) -> Result<(Ve
         }
         MultisigCommand::Propose { multisig, actions, expires_in_s, options } => {
             let multisig = resolve_address(global, &multisig)?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
-            let expires_at_ms = now + expires_in_s.saturating_mul(1000);
+            let expires_at_ms = now_ms()? + expires_in_s.saturating_mul(1000);
             let actions = parse_actions(&actions)?;
             (vec![Action::Multisig(MultisigAction::MultisigPropose { multisig, actions, expires_at_ms })], options)
         }
@@ -273,6 +454,7 @@ async fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, Send
     Ok(match command {
         TxCommand::Multisig(c) => build_multisig(global, c).await?,
         TxCommand::Agreement(c) => build_agreement(global, c)?,
+        c @ (TxCommand::Sale(_) | TxCommand::Auction(_)) => build_market(global, c)?,
         TxCommand::Transfer { to, symbol, amount, options } => {
             let to = resolve_address(global, &to)?;
             (vec![Action::Points(PointsAction::Transfer { symbol, to, amount })], options)

@@ -214,13 +214,15 @@ fn cny(dev: &Dev, who: &str) -> u128 {
 }
 
 #[test]
-fn a_track_agreement_splits_income_and_a_granted_right_reverts_by_itself() {
+fn a_track_agreement_splits_income_and_an_auctioned_right_reverts_by_itself() {
     let dev = Dev::start(&temp_home("agreement"));
-    for name in ["creator", "platform", "investor", "bank", "listener", "lawyer"] {
+    for name in ["creator", "platform", "bidder1", "bidder2", "bidder3", "bank", "listener", "lawyer"] {
         dev.ok(&["keys", "add", name, "--insecure-no-passphrase"]);
     }
     dev.ok(&["--from", "bank", "tx", "asset", "create", "--symbol", "CNY", "--name", "yuan", "--decimals", "2", "--kind", "currency"]);
-    dev.ok(&["--from", "bank", "tx", "asset", "mint", "--symbol", "CNY", "--to", "listener", "--amount", "1000000000000", "--reason", "float"]);
+    for who in ["listener", "bidder1", "bidder2", "bidder3"] {
+        dev.ok(&["--from", "bank", "tx", "asset", "mint", "--symbol", "CNY", "--to", who, "--amount", "1000000000000", "--reason", "float"]);
+    }
     let ms = dev.ok(&["--from", "creator", "tx", "multisig", "create", "--member", "creator", "--member", "platform",
         "--member", "lawyer", "--threshold", "2"]);
     let amender = ms["receipt"]["events"][0]["multisig"].as_str().expect("multisig").to_string();
@@ -234,18 +236,50 @@ fn a_track_agreement_splits_income_and_a_granted_right_reverts_by_itself() {
     assert!(out.contains("\"code\":248"), "signing other terms: {out}");
     dev.ok(&["--from", "platform", "tx", "agreement", "sign", "--agreement", &track, "--legal-hash", &legal]);
 
-    // The creator grants 700,000 ppm to the investor for a short period (a year in production).
-    let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64 + 4_000;
-    dev.ok(&["--from", "creator", "tx", "agreement", "give", "--agreement", &track, "--to", "investor",
-        "--share-ppm", "700000", "--until-ms", &until.to_string()]);
-    let who = ["creator", "platform", "investor"];
+    // The creator auctions a 700,000-ppm income right for a short period (365d in production).
+    let listed = dev.ok(&["--from", "creator", "tx", "auction", "create", "--agreement", &track, "--share-ppm", "700000",
+        "--period", "6s", "--price-symbol", "CNY", "--reserve", "100000", "--min-increment", "10000", "--ends-in", "20s"]);
+    let auction = listed["receipt"]["events"][0]["listing"].as_str().expect("listing").to_string();
+    let bid = |who: &str, amount: &str| dev.cli(&["--from", who, "tx", "auction", "bid", "--listing", &auction, "--amount", amount]);
+    let out = String::from_utf8_lossy(&bid("bidder1", "99999").stdout).to_string();
+    assert!(out.contains("\"code\":253"), "below the reserve: {out}");
+    let start = cny(&dev, "bidder1");
+    assert!(bid("bidder1", "100000").status.success());
+    assert!(bid("bidder2", "150000").status.success());
+    assert_eq!(cny(&dev, "bidder1"), start, "the outbid bidder is refunded in the same transaction");
+    assert!(bid("bidder3", "200000").status.success());
+    assert_eq!(cny(&dev, "bidder2"), start);
+    assert_eq!(cny(&dev, "bidder3"), start - 200_000, "the highest bid is held");
+
+    // At the end the chain settles it: nobody sends a transaction.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let settled = loop {
+        let l = dev.ok(&["query", "auction", &auction]);
+        if l["listing"]["status"]["state"] == "settled" {
+            break l;
+        }
+        assert!(std::time::Instant::now() < deadline, "not settled: {l}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(settled["listing"]["top_bid"]["bidder"], dev.ok(&["keys", "show", "bidder3"])["address"]);
+    assert_eq!(cny(&dev, "creator"), 200_000, "the seller is paid");
+    let proven = dev.ok(&["verify", "listing", &auction]);
+    assert_eq!(proven["listing"]["status"]["state"], "settled", "{proven}");
+    let out = String::from_utf8_lossy(&bid("bidder1", "900000").stdout).to_string();
+    assert!(out.contains("\"code\":251"), "closed: {out}");
+
+    let who = ["creator", "platform", "bidder3"];
     let before: Vec<u128> = who.iter().map(|w| cny(&dev, w)).collect();
     dev.ok(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", "100000"]);
     let after: Vec<u128> = who.iter().map(|w| cny(&dev, w)).collect();
     assert_eq!((after[0] - before[0], after[1] - before[1], after[2] - before[2]), (20_000, 10_000, 70_000));
 
     // After the period, with nobody sending anything, the right is the creator's again.
-    std::thread::sleep(std::time::Duration::from_millis(4_500));
+    let settled_at = settled["listing"]["status"]["at_ms"].as_u64().expect("settled at");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    std::thread::sleep(std::time::Duration::from_millis((settled_at + 6_500).saturating_sub(now)));
+    let proven = dev.ok(&["verify", "agreement", &track]);
+    assert!(proven["agreement"]["locked"].as_array().expect("locks").is_empty(), "{proven}");
     let shares = dev.ok(&["query", "agreement", &track]);
     assert_eq!(shares["current_shares"].as_array().expect("shares").len(), 2, "{shares}");
     dev.ok(&["--from", "listener", "tx", "agreement", "pay", "--agreement", &track, "--amount", "100000"]);

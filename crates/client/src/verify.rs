@@ -84,9 +84,21 @@ pub fn check(trust: &Trust, key: &[u8], proof: &Value, certified: &Value) -> Res
     Ok((value, height, last.height))
 }
 
-/// Fetch and check `address`'s balance of `symbol`.
-pub async fn balance(client: &Client, trust: &Trust, address: &Address, symbol: &str) -> Result<VerifiedBalance> {
-    let key = accord_exec::keys::account(address);
+/// A state value proven against a root that a quorum of the trusted validators finalized.
+#[derive(Clone, Debug)]
+pub struct Proven {
+    /// The value (`None`: proven absent).
+    pub value: Option<Vec<u8>>,
+    /// The state is as after this block.
+    pub height: u64,
+    /// The block whose finalization certificate vouches for it.
+    pub certified_height: u64,
+    pub state_root: String,
+}
+
+/// Fetch the value under `key` with its proof and the certified headers above it, and
+/// check them all.
+pub async fn state(client: &Client, trust: &Trust, key: &accord_exec::StateKey) -> Result<Proven> {
     let proof: Value = client.get(&format!("/v1/proofs/{key}")).await?;
     let height = proof["height"].as_u64().ok_or_else(|| Error::Protocol("missing `height`".into()))?;
     let next = height.checked_add(1).ok_or_else(|| Error::Verify("height out of range".into()))?;
@@ -101,7 +113,14 @@ pub async fn balance(client: &Client, trust: &Trust, address: &Address, symbol: 
         }
     };
     let (value, height, certified_height) = check(trust, &key.0, &proof, &certified)?;
-    let account = value
+    Ok(Proven { value, height, certified_height, state_root: field(&proof, "root")?.to_string() })
+}
+
+/// Fetch and check `address`'s balance of `symbol`.
+pub async fn balance(client: &Client, trust: &Trust, address: &Address, symbol: &str) -> Result<VerifiedBalance> {
+    let proven = state(client, trust, &accord_exec::keys::account(address)).await?;
+    let account = proven
+        .value
         .map(|v| accord_exec::Account::decode(&v))
         .transpose()
         .map_err(|e| Error::Verify(format!("account does not decode: {e}")))?
@@ -110,8 +129,8 @@ pub async fn balance(client: &Client, trust: &Trust, address: &Address, symbol: 
         address: *address,
         symbol: symbol.to_string(),
         balance: account.balance(symbol).to_string(),
-        height,
-        certified_height,
-        state_root: field(&proof, "root")?.to_string(),
+        height: proven.height,
+        certified_height: proven.certified_height,
+        state_root: proven.state_root,
     })
 }

@@ -65,11 +65,14 @@ pub struct Supply {
     pub issued: Amount,
     #[serde(with = "accord_types::tx::amount_text")]
     pub burned: Amount,
+    /// Units held in escrow (bids, listed items): part of the supply, in no account.
+    #[serde(with = "accord_types::tx::amount_text")]
+    pub escrowed: Amount,
     pub holders: u64,
 }
 
 impl Supply {
-    /// Units in circulation: issued minus burned.
+    /// Units in existence: issued minus burned (in accounts plus in escrow).
     pub fn circulating(&self) -> Amount {
         self.issued.saturating_sub(self.burned)
     }
@@ -78,13 +81,19 @@ impl Supply {
         let mut w = Writer::new();
         w.u128(self.issued);
         w.u128(self.burned);
+        w.u128(self.escrowed);
         w.u64(self.holders);
         w.finish()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, accord_types::DecodeError> {
         let mut r = Reader::new(bytes);
-        let supply = Self { issued: r.u128("issued")?, burned: r.u128("burned")?, holders: r.u64("holders")? };
+        let supply = Self {
+            issued: r.u128("issued")?,
+            burned: r.u128("burned")?,
+            escrowed: r.u128("escrowed")?,
+            holders: r.u64("holders")?,
+        };
         r.finish()?;
         Ok(supply)
     }
@@ -95,6 +104,16 @@ fn corrupt(key: &keys::StateKey, e: accord_types::DecodeError) -> ExecError {
 }
 
 impl Overlay<'_> {
+    /// Read and decode the record under `key` (`None` when absent). A value that does not
+    /// decode is corruption: fatal.
+    pub fn get_record<T>(
+        &self,
+        key: &keys::StateKey,
+        decode: impl FnOnce(&[u8]) -> Result<T, accord_types::DecodeError>,
+    ) -> Result<Option<T>, ExecError> {
+        self.get(key)?.map(|bytes| decode(&bytes).map_err(|e| corrupt(key, e))).transpose()
+    }
+
     pub fn account(&self, address: &Address) -> Result<Account, ExecError> {
         let key = keys::account(address);
         match self.get(&key)? {
@@ -173,6 +192,29 @@ impl Overlay<'_> {
         self.put_supply(symbol, &supply);
         self.note_supply_delta(symbol, 0, amount);
         Ok(())
+    }
+
+    /// Take `amount` units of `symbol` from `from` into escrow. The caller records whose
+    /// they are (a listing, a bid) and must [`Overlay::release`] exactly that much later.
+    pub fn escrow(&mut self, from: &Address, symbol: &str, amount: Amount) -> Result<(), Failure> {
+        self.debit(from, symbol, amount)?;
+        let mut supply = self.supply(symbol)?;
+        supply.escrowed = supply.escrowed.checked_add(amount).ok_or(Reject::AmountOverflow)?;
+        self.put_supply(symbol, &supply);
+        self.note_escrow_delta(symbol, amount, 0);
+        Ok(())
+    }
+
+    /// Pay `amount` units of `symbol` out of escrow to `to`.
+    pub fn release(&mut self, to: &Address, symbol: &str, amount: Amount) -> Result<(), Failure> {
+        let mut supply = self.supply(symbol)?;
+        supply.escrowed = supply.escrowed.checked_sub(amount).ok_or_else(|| ExecError::CorruptValue {
+            key: keys::supply(symbol).to_string(),
+            reason: format!("release of {amount} exceeds the {} in escrow", supply.escrowed),
+        })?;
+        self.put_supply(symbol, &supply);
+        self.note_escrow_delta(symbol, 0, amount);
+        self.credit(to, symbol, amount)
     }
 
     /// Move units of `symbol` from `from` to each `(to, amount)`: one debit of the total,

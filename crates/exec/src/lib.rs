@@ -73,16 +73,23 @@ pub trait Module: Send + Sync {
     /// Stateful checks, then the change.
     fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure>;
     /// Keys `apply` may read that depend on stored values (e.g. the accounts of an
-    /// agreement's share holders). Called with the block's first reads; `get` answers
-    /// for keys fetched already (`None` = absent or not fetched).
+    /// agreement's share holders). Called again after each round of reads until no module
+    /// names a new key; `get` answers for keys fetched already (`None` = absent or not
+    /// fetched yet).
     fn dependent_keys(
         &self,
         _signer: &Address,
         _action: &Action,
+        _info: BlockInfo,
         _get: &dyn Fn(&StateKey) -> Option<Vec<u8>>,
         _out: &mut Vec<StateKey>,
     ) {
     }
+    /// Keys `end_block` may read (e.g. what is due at this block's time), found the same
+    /// way as [`Module::dependent_keys`]: called with what was fetched so far, round
+    /// after round. Values are as before the block; the hook must only read keys these
+    /// rounds named.
+    fn block_keys(&self, _info: BlockInfo, _get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, _out: &mut Vec<StateKey>) {}
     /// Actions this action makes another account sign (a multisig proposal), with that
     /// account. The executor checks them and declares their reads too.
     fn nested<'a>(&self, _action: &'a Action) -> Option<(Address, &'a [Action])> {
@@ -92,7 +99,8 @@ pub trait Module: Send + Sync {
     fn begin_block(&self, _ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
         Ok(())
     }
-    /// Called after the last transaction of every block.
+    /// Called after the last transaction of every block. Its events are the block's own
+    /// (no transaction caused them); use [`Overlay::step`] for work that must apply whole.
     fn end_block(&self, _ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
         Ok(())
     }
@@ -113,7 +121,13 @@ pub struct BlockOutcome {
     /// Every written key with its new value (`None` = deleted), in key order.
     pub writes: BTreeMap<StateKey, Option<Vec<u8>>>,
     pub receipts: Vec<Receipt>,
+    /// What the block's end-of-block hooks did (settlements), in order.
+    pub events: Vec<Event>,
 }
+
+/// Most rounds of dependent reads a block may need (each round's keys follow from values
+/// the round before fetched). More is a module bug: the block fails.
+pub const READ_ROUNDS_MAX: usize = 8;
 
 /// Runs blocks through the registered modules.
 pub struct Executor {
@@ -158,8 +172,9 @@ impl Executor {
         Ok(())
     }
 
-    /// Every key the block may read. The caller fetches them into a [`Snapshot`].
-    pub fn read_keys(&self, txs: &[SignedTx]) -> Vec<StateKey> {
+    /// Every key the block may read that follows from the block alone. The caller fetches
+    /// them into a [`Snapshot`], then asks [`Executor::dependent_keys`] for more.
+    pub fn read_keys(&self, info: BlockInfo, txs: &[SignedTx]) -> Vec<StateKey> {
         let mut keys = Vec::with_capacity(txs.len() * 4);
         for tx in txs {
             keys.push(keys::account(&tx.tx.signer));
@@ -177,28 +192,35 @@ impl Executor {
                 }
             }
         }
+        for module in &self.modules {
+            module.block_keys(info, &|_| None, &mut keys);
+        }
         keys.sort_unstable();
         keys.dedup();
         keys
     }
 
-    /// Keys the block may read that depend on values in `snapshot` (the first reads).
-    /// Returns only keys not in `snapshot` yet; the caller fetches them into it.
-    pub fn dependent_keys(&self, txs: &[SignedTx], snapshot: &Snapshot) -> Vec<StateKey> {
+    /// Keys the block may read that depend on values in `snapshot` (the reads so far).
+    /// Returns only keys not in `snapshot` yet; the caller fetches them into it and calls
+    /// again until this is empty (at most [`READ_ROUNDS_MAX`] rounds).
+    pub fn dependent_keys(&self, info: BlockInfo, txs: &[SignedTx], snapshot: &Snapshot) -> Vec<StateKey> {
         let get = |k: &StateKey| snapshot.get(k).cloned().flatten();
         let mut keys = Vec::new();
         for tx in txs {
             for action in &tx.tx.actions {
                 let Some(module) = self.module(action) else { continue };
-                module.dependent_keys(&tx.tx.signer, action, &get, &mut keys);
+                module.dependent_keys(&tx.tx.signer, action, info, &get, &mut keys);
                 if let Some((signer, nested)) = module.nested(action) {
                     for inner in nested {
                         if let Some(m) = self.module(inner) {
-                            m.dependent_keys(&signer, inner, &get, &mut keys);
+                            m.dependent_keys(&signer, inner, info, &get, &mut keys);
                         }
                     }
                 }
             }
+        }
+        for module in &self.modules {
+            module.block_keys(info, &get, &mut keys);
         }
         keys.retain(|k| !snapshot.contains_key(k));
         keys.sort_unstable();
@@ -228,11 +250,15 @@ impl Executor {
                 result,
             });
         }
+        let mut end_hash = b"accord/end_block".to_vec();
+        end_hash.extend_from_slice(&info.height.to_be_bytes());
+        ctx.begin_tx(accord_types::sha256(&end_hash));
         for module in &self.modules {
             module.end_block(&mut ctx)?;
         }
+        let events = ctx.commit_tx();
         ctx.check_supply_invariant()?;
-        Ok(BlockOutcome { writes: ctx.into_writes(), receipts })
+        Ok(BlockOutcome { writes: ctx.into_writes(), receipts, events })
     }
 
     fn execute_tx(
@@ -253,6 +279,13 @@ impl Executor {
             Err(Failure::Reject(reject)) => {
                 ctx.abort_tx();
                 Ok(Err(reject))
+            }
+            // Every node fetched the same keys, so every node fails this read alike: refusing
+            // the transaction keeps the chain going where stopping would halt it for good.
+            Err(Failure::Fatal(ExecError::UndeclaredRead(key))) => {
+                tracing::warn!(tx = %tx.hash, %key, "transaction read an undeclared key; rejected");
+                ctx.abort_tx();
+                Ok(Err(Reject::StateNotDeclared))
             }
             Err(Failure::Fatal(e)) => Err(e),
         }

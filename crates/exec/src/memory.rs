@@ -29,9 +29,14 @@ impl MemoryState {
     /// Check signatures, execute and apply one block.
     pub fn execute(&mut self, exec: &Executor, info: BlockInfo, txs: &[SignedTx]) -> Result<BlockOutcome, ExecError> {
         let verdicts: Vec<bool> = txs.iter().map(SignedTx::verify_signature).collect();
-        let mut snapshot = self.snapshot(&exec.read_keys(txs));
-        let dependent = exec.dependent_keys(txs, &snapshot);
-        snapshot.extend(self.snapshot(&dependent));
+        let mut snapshot = self.snapshot(&exec.read_keys(info, txs));
+        for _ in 0..crate::READ_ROUNDS_MAX {
+            let more = exec.dependent_keys(info, txs, &snapshot);
+            if more.is_empty() {
+                break;
+            }
+            snapshot.extend(self.snapshot(&more));
+        }
         let outcome = exec.execute(&snapshot, info, txs, &verdicts)?;
         self.apply(&outcome);
         Ok(outcome)
@@ -43,7 +48,7 @@ impl MemoryState {
     }
 }
 
-/// The auditor: for every asset, issued - burned == sum of all balances, and `holders`
+/// The auditor: for every asset, issued - burned == sum of all balances + escrowed, and `holders`
 /// equals the number of accounts with a non-zero balance.
 pub fn audit<'a>(entries: impl Iterator<Item = (&'a StateKey, &'a [u8])>) -> Result<(), String> {
     let mut balances: BTreeMap<String, (Amount, u64)> = BTreeMap::new();
@@ -67,10 +72,10 @@ pub fn audit<'a>(entries: impl Iterator<Item = (&'a StateKey, &'a [u8])>) -> Res
     }
     for (symbol, supply) in &supplies {
         let (sum, holders) = balances.remove(symbol).unwrap_or_default();
-        if supply.issued.checked_sub(supply.burned) != Some(sum) {
+        if supply.issued.checked_sub(supply.burned) != sum.checked_add(supply.escrowed) {
             return Err(format!(
-                "{symbol}: issued {} - burned {} != balances {sum}",
-                supply.issued, supply.burned
+                "{symbol}: issued {} - burned {} != balances {sum} + escrowed {}",
+                supply.issued, supply.burned, supply.escrowed
             ));
         }
         if supply.holders != holders {

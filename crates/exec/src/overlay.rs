@@ -2,10 +2,11 @@
 //!
 //! A transaction's writes, events and supply deltas live in their own layer until it
 //! succeeds (`commit_tx`) or fails (`abort_tx`), so all of its actions apply or none does.
+//! A module can run a smaller all-or-nothing step inside it the same way ([`Overlay::step`]).
 
 use crate::keys::StateKey;
-use crate::{BlockInfo, ExecError};
-use accord_types::{Action, Address, Amount, Event};
+use crate::{BlockInfo, ExecError, Failure};
+use accord_types::{Action, Address, Amount, Event, Reject};
 use std::collections::{BTreeMap, HashMap};
 
 /// Every key a block may read, with its value before the block (`None` = absent).
@@ -34,14 +35,30 @@ struct Layer {
     events: Vec<Event>,
     supply: HashMap<String, Delta>,
     balances: HashMap<String, Delta>,
+    escrow: HashMap<String, Delta>,
+}
+
+impl Layer {
+    /// Fold `inner` (a step that succeeded) into this layer.
+    fn absorb(&mut self, inner: Layer) {
+        self.writes.extend(inner.writes);
+        self.events.extend(inner.events);
+        for (mine, theirs) in [(&mut self.supply, inner.supply), (&mut self.balances, inner.balances), (&mut self.escrow, inner.escrow)] {
+            for (symbol, d) in theirs {
+                mine.entry(symbol).or_default().add(d.plus, d.minus);
+            }
+        }
+    }
 }
 
 /// The state a module sees while it applies an action.
+///
+/// Layers stack: the block's writes at the bottom, then the current transaction's, then
+/// any step inside it ([`Overlay::step`]). Reads look from the top down.
 pub struct Overlay<'a> {
     base: &'a Snapshot,
     info: BlockInfo,
-    block: Layer,
-    tx: Layer,
+    layers: Vec<Layer>,
     tx_hash: [u8; 32],
     derived: u32,
     calls: Vec<(Address, Vec<Action>)>,
@@ -49,15 +66,7 @@ pub struct Overlay<'a> {
 
 impl<'a> Overlay<'a> {
     pub fn new(base: &'a Snapshot, info: BlockInfo) -> Self {
-        Self {
-            base,
-            info,
-            block: Layer::default(),
-            tx: Layer::default(),
-            tx_hash: [0; 32],
-            derived: 0,
-            calls: Vec::new(),
-        }
+        Self { base, info, layers: vec![Layer::default()], tx_hash: [0; 32], derived: 0, calls: Vec::new() }
     }
 
     /// A fresh address no key controls, unique to this transaction and call:
@@ -84,13 +93,18 @@ impl<'a> Overlay<'a> {
         self.info
     }
 
+    fn top(&mut self) -> &mut Layer {
+        // The block layer is never popped, so there is always a top.
+        let last = self.layers.len() - 1;
+        &mut self.layers[last]
+    }
+
     /// Read `key` as the current transaction sees it.
     pub fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ExecError> {
-        if let Some(v) = self.tx.writes.get(key) {
-            return Ok(v.clone());
-        }
-        if let Some(v) = self.block.writes.get(key) {
-            return Ok(v.clone());
+        for layer in self.layers.iter().rev() {
+            if let Some(v) = layer.writes.get(key) {
+                return Ok(v.clone());
+            }
         }
         match self.base.get(key) {
             Some(v) => Ok(v.clone()),
@@ -99,27 +113,51 @@ impl<'a> Overlay<'a> {
     }
 
     pub fn put(&mut self, key: StateKey, value: Vec<u8>) {
-        self.tx.writes.insert(key, Some(value));
+        self.top().writes.insert(key, Some(value));
     }
 
     pub fn delete(&mut self, key: StateKey) {
-        self.tx.writes.insert(key, None);
+        self.top().writes.insert(key, None);
     }
 
     pub fn emit(&mut self, event: Event) {
-        self.tx.events.push(event);
+        self.top().events.push(event);
     }
 
     pub(crate) fn note_supply_delta(&mut self, symbol: &str, plus: Amount, minus: Amount) {
-        self.tx.supply.entry(symbol.to_string()).or_default().add(plus, minus);
+        self.top().supply.entry(symbol.to_string()).or_default().add(plus, minus);
     }
 
     pub(crate) fn note_balance_delta(&mut self, symbol: &str, plus: Amount, minus: Amount) {
-        self.tx.balances.entry(symbol.to_string()).or_default().add(plus, minus);
+        self.top().balances.entry(symbol.to_string()).or_default().add(plus, minus);
+    }
+
+    pub(crate) fn note_escrow_delta(&mut self, symbol: &str, plus: Amount, minus: Amount) {
+        self.top().escrow.entry(symbol.to_string()).or_default().add(plus, minus);
+    }
+
+    /// Run `f` all or nothing: if it is rejected, everything it wrote and emitted is
+    /// dropped and the reject is returned; a fatal error stops the block.
+    pub fn step<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<Result<T, Reject>, ExecError> {
+        self.layers.push(Layer::default());
+        let result = f(self);
+        let layer = self.layers.pop().unwrap_or_default();
+        match result {
+            Ok(v) => {
+                self.top().absorb(layer);
+                Ok(Ok(v))
+            }
+            Err(Failure::Reject(r)) => Ok(Err(r)),
+            Err(Failure::Fatal(e)) => Err(e),
+        }
     }
 
     pub(crate) fn begin_tx(&mut self, hash: [u8; 32]) {
-        debug_assert!(self.tx.writes.is_empty() && self.tx.events.is_empty());
+        debug_assert_eq!(self.layers.len(), 1);
+        self.layers.push(Layer::default());
         self.tx_hash = hash;
         self.derived = 0;
         self.calls.clear();
@@ -127,41 +165,39 @@ impl<'a> Overlay<'a> {
 
     /// Keep the transaction's writes; return its events.
     pub(crate) fn commit_tx(&mut self) -> Vec<Event> {
-        let tx = std::mem::take(&mut self.tx);
-        self.block.writes.extend(tx.writes);
-        for (symbol, d) in tx.supply {
-            self.block.supply.entry(symbol).or_default().add(d.plus, d.minus);
-        }
-        for (symbol, d) in tx.balances {
-            self.block.balances.entry(symbol).or_default().add(d.plus, d.minus);
-        }
-        tx.events
+        let mut tx = self.layers.pop().unwrap_or_default();
+        let events = std::mem::take(&mut tx.events);
+        self.top().absorb(tx);
+        events
     }
 
     /// Drop everything the transaction did.
     pub(crate) fn abort_tx(&mut self) {
-        self.tx = Layer::default();
+        self.layers.truncate(1);
     }
 
-    /// For every asset the block touched: the change in supply equals the change in balances.
+    /// For every asset the block touched: the change in supply equals the change in
+    /// balances plus the change in escrow.
     pub(crate) fn check_supply_invariant(&self) -> Result<(), ExecError> {
-        let symbols = self.block.supply.keys().chain(self.block.balances.keys());
+        let block = &self.layers[0];
+        let symbols = block.supply.keys().chain(block.balances.keys()).chain(block.escrow.keys());
         for symbol in symbols {
-            let supply = self.block.supply.get(symbol).copied().unwrap_or_default();
-            let balances = self.block.balances.get(symbol).copied().unwrap_or_default();
-            if supply.net() != balances.net() {
+            let supply = block.supply.get(symbol).copied().unwrap_or_default();
+            let balances = block.balances.get(symbol).copied().unwrap_or_default();
+            let escrow = block.escrow.get(symbol).copied().unwrap_or_default();
+            if supply.net() != balances.net().wrapping_add(escrow.net()) {
                 return Err(ExecError::SupplyInvariant {
                     symbol: symbol.clone(),
                     supply_delta: supply.net() as i128,
-                    balance_delta: balances.net() as i128,
+                    balance_delta: balances.net().wrapping_add(escrow.net()) as i128,
                 });
             }
         }
         Ok(())
     }
 
-    pub(crate) fn into_writes(self) -> BTreeMap<StateKey, Option<Vec<u8>>> {
-        debug_assert!(self.tx.writes.is_empty());
-        self.block.writes.into_iter().collect()
+    pub(crate) fn into_writes(mut self) -> BTreeMap<StateKey, Option<Vec<u8>>> {
+        debug_assert_eq!(self.layers.len(), 1);
+        std::mem::take(&mut self.layers[0].writes).into_iter().collect()
     }
 }

@@ -15,6 +15,8 @@ pub struct TestChain {
     nonces: HashMap<Address, u64>,
     pub height: u64,
     pub time_ms: u64,
+    /// Events of every block's end-of-block hooks so far.
+    pub block_events: Vec<Event>,
 }
 
 pub fn address_of(key: &ed25519::PrivateKey) -> Address {
@@ -32,6 +34,7 @@ impl TestChain {
             nonces: HashMap::new(),
             height: 0,
             time_ms: 1_700_000_000_000,
+            block_events: Vec::new(),
         }
     }
 
@@ -56,11 +59,40 @@ impl TestChain {
         let outcome = self.state.execute(&self.exec, info, std::slice::from_ref(&tx)).expect("no fatal error");
         self.state.audit().expect("supply audit holds");
         let result = outcome.receipts[0].result.clone();
+        assert_ne!(result, Err(Reject::StateNotDeclared), "a module read a key it did not declare");
+        self.block_events.extend(outcome.events);
         match &result {
             Ok(_) => *self.nonces.entry(tx.tx.signer).or_default() += 1,
             Err(_) => assert_eq!(before, self.state.entries, "a rejected transaction changed state"),
         }
         result
+    }
+
+    /// An empty block at the current time (end-of-block hooks run); returns its events.
+    pub fn empty_block(&mut self) -> Vec<Event> {
+        self.height += 1;
+        let info = BlockInfo { height: self.height, timestamp_ms: self.time_ms };
+        let outcome = self.state.execute(&self.exec, info, &[]).expect("no fatal error");
+        self.state.audit().expect("supply audit holds");
+        self.block_events.extend(outcome.events.clone());
+        outcome.events
+    }
+
+    /// Run several signed transactions in one block; returns each one's result.
+    pub fn run_block(&mut self, txs: Vec<SignedTx>) -> Vec<Result<Vec<Event>, Reject>> {
+        self.height += 1;
+        let info = BlockInfo { height: self.height, timestamp_ms: self.time_ms };
+        let outcome = self.state.execute(&self.exec, info, &txs).expect("no fatal error");
+        self.state.audit().expect("supply audit holds");
+        self.block_events.extend(outcome.events);
+        let results: Vec<_> = outcome.receipts.into_iter().map(|r| r.result).collect();
+        for (tx, result) in txs.iter().zip(&results) {
+            assert_ne!(*result, Err(Reject::StateNotDeclared), "a module read a key it did not declare");
+            if result.is_ok() {
+                *self.nonces.entry(tx.tx.signer).or_default() += 1;
+            }
+        }
+        results
     }
 
     pub fn run(&mut self, user: usize, actions: Vec<Action>) -> Result<Vec<Event>, Reject> {

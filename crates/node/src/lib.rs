@@ -20,7 +20,7 @@ use config::{Genesis, Home, NodeConfig};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use mempool::Mempool;
-use receipts::{Receipt, Receipts};
+use receipts::{BlockRecord, Receipt, Receipts};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -98,6 +98,7 @@ pub fn executor(chain_id: &str) -> Executor {
         Box::new(accord_points::Points),
         Box::new(accord_multisig::Multisig),
         Box::new(accord_agreements::Agreements),
+        Box::new(accord_market::Market),
     ])
 }
 
@@ -234,17 +235,25 @@ impl Node {
             return Err(format!("block {} arrived after {}", header.height, ledger.executed.height));
         }
         let txs = &block.body.txs;
-        let keys = self.exec.read_keys(txs);
+        let info = BlockInfo { height: header.height, timestamp_ms: header.timestamp_ms };
+        let keys = self.exec.read_keys(info, txs);
         let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.digest()).collect();
         let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
         let mut snapshot: Snapshot = keys.into_iter().zip(values).collect();
-        let dependent = self.exec.dependent_keys(txs, &snapshot);
-        if !dependent.is_empty() {
-            let digests: Vec<[u8; 32]> = dependent.iter().map(|k| k.digest()).collect();
+        let mut rounds = 0;
+        loop {
+            let more = self.exec.dependent_keys(info, txs, &snapshot);
+            if more.is_empty() {
+                break;
+            }
+            rounds += 1;
+            if rounds > accord_exec::READ_ROUNDS_MAX {
+                return Err(format!("block {}: reads did not settle after {rounds} rounds", header.height));
+            }
+            let digests: Vec<[u8; 32]> = more.iter().map(|k| k.digest()).collect();
             let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
-            snapshot.extend(dependent.into_iter().zip(values));
+            snapshot.extend(more.into_iter().zip(values));
         }
-        let info = BlockInfo { height: header.height, timestamp_ms: header.timestamp_ms };
         // Signatures were checked before the block could be finalized (admission or verify).
         let signatures_ok = vec![true; txs.len()];
         let outcome = self.exec.execute(&snapshot, info, txs, &signatures_ok).map_err(|e| e.to_string())?;
@@ -264,7 +273,8 @@ impl Node {
             })
             .collect();
         let changed = !outcome.writes.is_empty();
-        self.receipts.append(header.height, block.digest32(), changed, &receipts)?;
+        let record = BlockRecord { receipts, events: outcome.events };
+        self.receipts.append(header.height, block.digest32(), changed, &record)?;
         let executed = Executed { height: header.height, digest: block.digest32(), root: ledger.executed.root };
         let root = if changed {
             let writes: Vec<([u8; 32], Option<Vec<u8>>)> =

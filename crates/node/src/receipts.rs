@@ -1,7 +1,8 @@
 //! Receipts of executed blocks: an append-only, fsynced log plus an in-memory index by hash.
 //!
 //! Record: `height (u64 BE) || block digest (32) || changed state (u8) || length (u32 BE) ||
-//! JSON array of receipts`. A record cut short by a crash is dropped at open. A block that
+//! JSON {receipts, events}` (the block's own events: settlements by end-of-block hooks; a
+//! bare JSON array of receipts is read as a block without events). A record cut short by a crash is dropped at open. A block that
 //! changed nothing is not committed to the state at all (its root stays, and an idle chain
 //! does not grow the store), so its record is what says it was executed. A record above
 //! the state's height that did change state is dropped with everything after it: the
@@ -30,6 +31,29 @@ pub struct Receipt {
     pub events: Vec<Event>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RejectInfo>,
+}
+
+/// What one block's record holds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BlockRecord {
+    pub receipts: Vec<Receipt>,
+    /// What the block itself did after its transactions (settlements).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Record(BlockRecord),
+    Receipts(Vec<Receipt>),
+}
+
+fn parse(bytes: &[u8]) -> Result<BlockRecord, serde_json::Error> {
+    Ok(match serde_json::from_slice::<Stored>(bytes)? {
+        Stored::Record(r) => r,
+        Stored::Receipts(receipts) => BlockRecord { receipts, events: Vec::new() },
+    })
 }
 
 /// The last block the log says was executed.
@@ -96,8 +120,9 @@ impl Receipts {
             }
             // A whole record that does not parse is damage, not a torn tail: refuse to start
             // rather than silently dropping committed receipts.
-            let receipts = serde_json::from_slice::<Vec<Receipt>>(&bytes[start..end])
-                .map_err(|e| format!("receipt log {}: record of block {height} is damaged: {e}", path.display()))?;
+            let receipts = parse(&bytes[start..end])
+                .map_err(|e| format!("receipt log {}: record of block {height} is damaged: {e}", path.display()))?
+                .receipts;
             for r in &receipts {
                 index_receipt(&mut index, height, r);
             }
@@ -115,9 +140,10 @@ impl Receipts {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Append the receipts of block `height` durably; `changed` says whether it wrote state.
-    pub fn append(&self, height: u64, digest: [u8; 32], changed: bool, receipts: &[Receipt]) -> Result<(), String> {
-        let json = serde_json::to_vec(receipts).map_err(|e| e.to_string())?;
+    /// Append the record of block `height` durably; `changed` says whether it wrote state.
+    pub fn append(&self, height: u64, digest: [u8; 32], changed: bool, record: &BlockRecord) -> Result<(), String> {
+        let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+        let receipts = &record.receipts;
         let mut inner = self.lock();
         if inner.blocks.contains_key(&height) {
             return Ok(());
@@ -141,14 +167,19 @@ impl Receipts {
         Ok(())
     }
 
-    /// Every receipt of block `height`.
-    pub fn block(&self, height: u64) -> Result<Vec<Receipt>, String> {
+    /// Every receipt and event of block `height` (empty for a block not executed here).
+    pub fn record(&self, height: u64) -> Result<BlockRecord, String> {
         let mut inner = self.lock();
-        let Some((offset, len, _)) = inner.blocks.get(&height).copied() else { return Ok(Vec::new()) };
+        let Some((offset, len, _)) = inner.blocks.get(&height).copied() else { return Ok(BlockRecord::default()) };
         let mut buf = vec![0u8; len as usize];
         inner.file.seek(SeekFrom::Start(offset)).map_err(io)?;
         inner.file.read_exact(&mut buf).map_err(io)?;
-        serde_json::from_slice(&buf).map_err(|e| e.to_string())
+        parse(&buf).map_err(|e| e.to_string())
+    }
+
+    /// Every receipt of block `height`.
+    pub fn block(&self, height: u64) -> Result<Vec<Receipt>, String> {
+        Ok(self.record(height)?.receipts)
     }
 
     /// The receipt of transaction `hash`, if it was executed.
@@ -200,10 +231,11 @@ mod tests {
         {
             let (log, last) = Receipts::open(&path, 0).expect("opens");
             assert_eq!(last, None);
-            log.append(1, [1; 32], true, &[receipt(1)]).expect("appends");
-            log.append(2, [2; 32], false, &[]).expect("appends");
-            log.append(3, [3; 32], true, &[receipt(3)]).expect("appends");
-            log.append(4, [4; 32], false, &[]).expect("appends");
+            let record = |receipts: Vec<Receipt>| BlockRecord { receipts, events: Vec::new() };
+            log.append(1, [1; 32], true, &record(vec![receipt(1)])).expect("appends");
+            log.append(2, [2; 32], false, &record(vec![])).expect("appends");
+            log.append(3, [3; 32], true, &record(vec![receipt(3)])).expect("appends");
+            log.append(4, [4; 32], false, &record(vec![])).expect("appends");
         }
         // The state committed block 1 only: block 2 changed nothing (kept), block 3's state
         // commit never happened (dropped, and block 4 after it).

@@ -70,4 +70,47 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until_ms: Option<u64>,
     },
+    /// A sale or an auction was listed; its item is held until it closes.
+    ListingCreated { listing: Address, seller: Address, kind: String },
+    /// A listed item was bought: paid and delivered.
+    Sold {
+        listing: Address,
+        buyer: Address,
+        seller: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        price: Amount,
+    },
+    /// A bid is now the highest; it is held in escrow.
+    BidPlaced {
+        listing: Address,
+        bidder: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        ends_at_ms: u64,
+    },
+    /// A bid that was beaten (or whose auction could not settle) went back to its bidder.
+    BidRefunded {
+        listing: Address,
+        bidder: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// An auction ended with a winner: the seller was paid and the item delivered.
+    AuctionSettled {
+        listing: Address,
+        winner: Address,
+        seller: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        price: Amount,
+    },
+    /// An auction ended without a bid: the item stays with the seller.
+    AuctionUnsold { listing: Address, seller: Address },
+    /// The seller withdrew the listing; the item is released.
+    ListingCancelled { listing: Address },
+    /// An ended auction could not be settled or unwound (`code` says why); anyone may
+    /// retry with `auction_settle`.
+    SettlementFailed { listing: Address, code: u16 },
 }

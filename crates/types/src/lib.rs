@@ -16,7 +16,10 @@ pub use block::{BlockBody, Header};
 pub use codec::{DecodeError, Reader, Writer};
 pub use event::Event;
 pub use reject::Reject;
-pub use tx::{Action, AgreementAction, AssetKind, MultisigAction, Party, PointsAction, SignedTx, Transaction, TxHash};
+pub use tx::{
+    Action, AgreementAction, AssetKind, Item, MarketAction, MultisigAction, Party, PointsAction, SignedTx, Transaction,
+    TxHash,
+};
 
 /// An amount of an asset in its smallest unit. Never a float.
 pub type Amount = u128;

@@ -34,3 +34,9 @@ pub const MULTISIG_MEMBERS_MAX: usize = 32;
 pub const AGREEMENT_HOLDERS_MAX: usize = 128;
 /// All shares of an agreement add up to this many parts per million.
 pub const SHARES_PPM_TOTAL: u32 = 1_000_000;
+/// Longest an auction may run, from the block that creates it.
+pub const AUCTION_DURATION_MAX_MS: u64 = 366 * DAY_MS;
+/// Longest anti-sniping extension of an auction.
+pub const AUCTION_EXTENSION_MAX_MS: u64 = DAY_MS;
+/// Auctions end in one-second slots; a block settles at most this many slots that are due.
+pub const AUCTION_SLOTS_PER_BLOCK_MAX: usize = 64;

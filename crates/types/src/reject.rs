@@ -65,6 +65,8 @@ rejects! {
     InvalidShares = 130, "parties are 1 to 128 distinct accounts whose shares sum to 1,000,000 ppm";
     /// A share amount of zero or above 1,000,000 ppm.
     InvalidShareAmount = 131, "a share is 1 to 1,000,000 ppm";
+    /// An item of zero, a price or reserve of zero, a bad symbol or an empty share period.
+    InvalidListing = 140, "a listing offers a non-zero item for a non-zero price; a share period is above zero";
     /// The nonce was already used.
     NonceTooLow = 200, "the nonce was already used by this account";
     /// The nonce skips ahead of the next expected one.
@@ -123,6 +125,28 @@ rejects! {
     TermsChanged = 248, "the agreement's legal text hash is not the one signed";
     /// Too many share holders.
     TooManyHolders = 247, "the agreement already has the maximum number of share holders";
+    /// No listing at this address.
+    UnknownListing = 250, "no sale or auction has this address";
+    /// The listing was sold, settled or withdrawn.
+    ListingClosed = 251, "the listing is closed: sold, settled or withdrawn";
+    /// The auction's end has passed.
+    AuctionEnded = 252, "the auction has ended; it takes no more bids and cannot be withdrawn";
+    /// A bid under the reserve, or not beating the highest bid by the minimum increment.
+    BidTooLow = 253, "a bid must reach the reserve and beat the highest bid by the minimum increment";
+    /// Only the seller may withdraw a listing.
+    NotSeller = 254, "only the seller may withdraw the listing";
+    /// An auction with a bid cannot be withdrawn.
+    HasBids = 255, "an auction that has a bid cannot be withdrawn";
+    /// The end is not after now, or too far ahead.
+    InvalidAuctionEnd = 256, "an auction ends after the current block time and within 366 days; an extension is at most one day";
+    /// The action does not fit this listing (buying an auction, bidding on a sale).
+    WrongListingKind = 257, "this action does not apply to this kind of listing";
+    /// The seller cannot buy or bid on its own listing.
+    OwnListing = 258, "a seller cannot buy or bid on its own listing";
+    /// Only an ended auction whose settlement failed can be settled by a transaction.
+    NothingToSettle = 259, "only an ended auction whose automatic settlement failed can be settled by a transaction";
+    /// The transaction reads state its actions could not name before the block ran.
+    StateNotDeclared = 290, "the transaction uses state created earlier in the same block in a way that must be declared ahead; send it again";
     /// The node's queue is full; try again later.
     MempoolFull = 300, "the node's transaction queue is full, retry later";
     /// The same transaction is already queued or committed.

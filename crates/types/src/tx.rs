@@ -207,6 +207,67 @@ pub enum AgreementAction {
     },
 }
 
+/// What a sale or an auction offers. It is held from the moment it is listed until the
+/// listing closes: an asset amount in escrow, a share locked in its agreement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Item {
+    /// An amount of a transferable asset.
+    Asset {
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// Part of the seller's own share of an agreement's income: for good (`period_ms`
+    /// none), or for `period_ms` from the sale, after which it reverts to the seller.
+    Share {
+        agreement: Address,
+        share_ppm: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period_ms: Option<u64>,
+    },
+}
+
+/// Actions of the market module: fixed-price sales and English auctions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MarketAction {
+    /// Offer `item` for `price` units of `price_symbol`; the listing's address is derived
+    /// from this transaction.
+    SaleCreate {
+        item: Item,
+        price_symbol: String,
+        #[serde(with = "amount_text")]
+        price: Amount,
+    },
+    /// Buy a listed item at its price: payment and delivery in this transaction.
+    SaleBuy { listing: Address },
+    /// Auction `item`: bids in `price_symbol` of at least `reserve`, each beating the
+    /// highest by `min_increment`, until `ends_at_ms`. A bid less than `extension_ms`
+    /// before the end moves the end to `extension_ms` after the bid (0: never).
+    AuctionCreate {
+        item: Item,
+        price_symbol: String,
+        #[serde(with = "amount_text")]
+        reserve: Amount,
+        #[serde(with = "amount_text")]
+        min_increment: Amount,
+        ends_at_ms: u64,
+        #[serde(default)]
+        extension_ms: u64,
+    },
+    /// Bid `amount`: held in escrow; the bid it beats is refunded in this transaction.
+    AuctionBid {
+        listing: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// Withdraw a sale, or an auction before its first bid (the seller only).
+    ListingCancel { listing: Address },
+    /// Retry an ended auction whose automatic settlement could not complete.
+    AuctionSettle { listing: Address },
+}
+
 /// 32 bytes as 64 hex characters in JSON.
 pub mod hex32 {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -227,6 +288,7 @@ pub enum Action {
     Points(PointsAction),
     Multisig(MultisigAction),
     Agreement(AgreementAction),
+    Market(MarketAction),
 }
 
 /// Module number of the points module in action tags.
@@ -235,6 +297,8 @@ pub const MODULE_POINTS: u8 = 1;
 pub const MODULE_MULTISIG: u8 = 2;
 /// Module number of the agreements module in action tags.
 pub const MODULE_AGREEMENTS: u8 = 3;
+/// Module number of the market module in action tags.
+pub const MODULE_MARKET: u8 = 4;
 
 impl Action {
     pub fn module(&self) -> u8 {
@@ -242,6 +306,7 @@ impl Action {
             Action::Points(_) => MODULE_POINTS,
             Action::Multisig(_) => MODULE_MULTISIG,
             Action::Agreement(_) => MODULE_AGREEMENTS,
+            Action::Market(_) => MODULE_MARKET,
         }
     }
 
@@ -265,6 +330,7 @@ impl Action {
             Action::Points(a) => encode_points(a, w),
             Action::Multisig(a) => encode_multisig(a, w),
             Action::Agreement(a) => encode_agreement(a, w),
+            Action::Market(a) => encode_market(a, w),
         }
     }
 
@@ -275,6 +341,7 @@ impl Action {
             MODULE_POINTS => Ok(Action::Points(decode_points(action, r)?)),
             MODULE_MULTISIG => Ok(Action::Multisig(decode_multisig(action, r, nested)?)),
             MODULE_AGREEMENTS => Ok(Action::Agreement(decode_agreement(action, r)?)),
+            MODULE_MARKET => Ok(Action::Market(decode_market(action, r)?)),
             _ => Err(DecodeError::Invalid("action tag")),
         }
     }
@@ -370,6 +437,97 @@ fn decode_agreement(action: u8, r: &mut Reader<'_>) -> Result<AgreementAction, D
             share_ppm: r.u32("share")?,
             until_ms: r.opt_u64("until")?,
         },
+        _ => return Err(DecodeError::Invalid("action tag")),
+    })
+}
+
+impl Item {
+    pub fn encode(&self, w: &mut Writer) {
+        match self {
+            Item::Asset { symbol, amount } => {
+                w.u8(1);
+                w.bytes8(symbol.as_bytes());
+                w.u128(*amount);
+            }
+            Item::Share { agreement, share_ppm, period_ms } => {
+                w.u8(2);
+                w.raw(&agreement.0);
+                w.u32(*share_ppm);
+                w.opt_u64(*period_ms);
+            }
+        }
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8("item kind")? {
+            1 => Item::Asset { symbol: r.string8(SYMBOL_BYTES_MAX, "symbol")?, amount: r.u128("amount")? },
+            2 => Item::Share {
+                agreement: Address(r.array("agreement")?),
+                share_ppm: r.u32("share")?,
+                period_ms: r.opt_u64("period")?,
+            },
+            _ => return Err(DecodeError::Invalid("item kind")),
+        })
+    }
+}
+
+fn encode_market(a: &MarketAction, w: &mut Writer) {
+    match a {
+        MarketAction::SaleCreate { item, price_symbol, price } => {
+            w.u16(tag(MODULE_MARKET, 1));
+            item.encode(w);
+            w.bytes8(price_symbol.as_bytes());
+            w.u128(*price);
+        }
+        MarketAction::SaleBuy { listing } => {
+            w.u16(tag(MODULE_MARKET, 2));
+            w.raw(&listing.0);
+        }
+        MarketAction::AuctionCreate { item, price_symbol, reserve, min_increment, ends_at_ms, extension_ms } => {
+            w.u16(tag(MODULE_MARKET, 3));
+            item.encode(w);
+            w.bytes8(price_symbol.as_bytes());
+            w.u128(*reserve);
+            w.u128(*min_increment);
+            w.u64(*ends_at_ms);
+            w.u64(*extension_ms);
+        }
+        MarketAction::AuctionBid { listing, amount } => {
+            w.u16(tag(MODULE_MARKET, 4));
+            w.raw(&listing.0);
+            w.u128(*amount);
+        }
+        MarketAction::ListingCancel { listing } => {
+            w.u16(tag(MODULE_MARKET, 5));
+            w.raw(&listing.0);
+        }
+        MarketAction::AuctionSettle { listing } => {
+            w.u16(tag(MODULE_MARKET, 6));
+            w.raw(&listing.0);
+        }
+    }
+}
+
+fn decode_market(action: u8, r: &mut Reader<'_>) -> Result<MarketAction, DecodeError> {
+    let listing = |r: &mut Reader<'_>| Ok::<_, DecodeError>(Address(r.array("listing")?));
+    Ok(match action {
+        1 => MarketAction::SaleCreate {
+            item: Item::decode(r)?,
+            price_symbol: r.string8(SYMBOL_BYTES_MAX, "price symbol")?,
+            price: r.u128("price")?,
+        },
+        2 => MarketAction::SaleBuy { listing: listing(r)? },
+        3 => MarketAction::AuctionCreate {
+            item: Item::decode(r)?,
+            price_symbol: r.string8(SYMBOL_BYTES_MAX, "price symbol")?,
+            reserve: r.u128("reserve")?,
+            min_increment: r.u128("min increment")?,
+            ends_at_ms: r.u64("end")?,
+            extension_ms: r.u64("extension")?,
+        },
+        4 => MarketAction::AuctionBid { listing: listing(r)?, amount: r.u128("amount")? },
+        5 => MarketAction::ListingCancel { listing: listing(r)? },
+        6 => MarketAction::AuctionSettle { listing: listing(r)? },
         _ => return Err(DecodeError::Invalid("action tag")),
     })
 }

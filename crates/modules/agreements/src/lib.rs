@@ -10,11 +10,11 @@
 pub mod split;
 pub mod state;
 
-use accord_exec::{Failure, Module, Overlay, StateKey};
+use accord_exec::{BlockInfo, Failure, Module, Overlay, StateKey};
 use accord_types::limits::{AGREEMENT_HOLDERS_MAX, SHARES_PPM_TOTAL, SYMBOL_BYTES_MAX};
 use accord_types::tx::MODULE_AGREEMENTS;
 use accord_types::{Action, Address, AgreementAction, Event, Reject};
-pub use state::{AgreementRecord, Holding};
+pub use state::{AgreementRecord, Holding, Lock};
 
 /// The agreements module.
 pub struct Agreements;
@@ -94,6 +94,7 @@ impl Module for Agreements {
         &self,
         _signer: &Address,
         action: &Action,
+        _info: BlockInfo,
         get: &dyn Fn(&StateKey) -> Option<Vec<u8>>,
         out: &mut Vec<StateKey>,
     ) {
@@ -129,6 +130,7 @@ impl Module for Agreements {
                     parties: parties.clone(),
                     signed: Vec::new(),
                     holdings,
+                    locked: Vec::new(),
                 };
                 if parties.iter().any(|p| p.address == *signer) {
                     record.signed.push(*signer);
@@ -220,20 +222,84 @@ fn give(
     if until_ms.is_some_and(|u| u <= ctx.info().timestamp_ms) {
         return Err(Reject::InvalidShareAmount.into());
     }
-    // Only what the signer holds for good can be given; granted shares cannot be passed on.
-    let own = record.holdings.iter_mut().find(|h| h.holder == *signer && h.grantor.is_none());
+    // Only what the signer holds for good and has not locked can be given; granted shares
+    // cannot be passed on.
+    if record.free_share(signer) < share_ppm {
+        return Err(Reject::InsufficientShare.into());
+    }
+    hand_over(ctx, &mut record, address, signer, to, share_ppm, until_ms)
+}
+
+/// Move `share_ppm` of `from`'s own share to `to` (for good, or until `until_ms`), store
+/// the record and say so. The caller checked that `from` holds it.
+fn hand_over(
+    ctx: &mut Overlay<'_>,
+    record: &mut AgreementRecord,
+    address: &Address,
+    from: &Address,
+    to: &Address,
+    share_ppm: u32,
+    until_ms: Option<u64>,
+) -> Result<(), Failure> {
+    let own = record.holdings.iter_mut().find(|h| h.holder == *from && h.grantor.is_none());
     let own = own.ok_or(Reject::InsufficientShare)?;
     own.share_ppm = own.share_ppm.checked_sub(share_ppm).ok_or(Reject::InsufficientShare)?;
-    let (grantor, until) = match until_ms {
-        Some(u) => (Some(*signer), Some(u)),
-        None => (None, None),
-    };
-    record.holdings.push(Holding { holder: *to, share_ppm, grantor, until_ms: until });
+    let grantor = until_ms.map(|_| *from);
+    record.holdings.push(Holding { holder: *to, share_ppm, grantor, until_ms });
     record.normalize(ctx.info().timestamp_ms);
     if record.holdings.len() > AGREEMENT_HOLDERS_MAX {
         return Err(Reject::TooManyHolders.into());
     }
-    state::put_agreement(ctx, address, &record);
-    ctx.emit(Event::ShareGiven { agreement: *address, from: *signer, to: *to, share_ppm, until_ms });
+    state::put_agreement(ctx, address, record);
+    ctx.emit(Event::ShareGiven { agreement: *address, from: *from, to: *to, share_ppm, until_ms });
     Ok(())
+}
+
+/// Set aside `share_ppm` of `holder`'s own share of a live agreement for a listing.
+pub fn lock_share(ctx: &mut Overlay<'_>, address: &Address, holder: &Address, share_ppm: u32) -> Result<(), Failure> {
+    let mut record = live(ctx, address)?;
+    if record.free_share(holder) < share_ppm {
+        return Err(Reject::InsufficientShare.into());
+    }
+    match record.locked.iter_mut().find(|l| l.holder == *holder) {
+        Some(l) => l.share_ppm += share_ppm,
+        None => {
+            record.locked.push(Lock { holder: *holder, share_ppm });
+            record.locked.sort_by_key(|l| l.holder);
+        }
+    }
+    state::put_agreement(ctx, address, &record);
+    Ok(())
+}
+
+fn take_lock(record: &mut AgreementRecord, holder: &Address, share_ppm: u32) -> Result<(), Failure> {
+    let lock = record.locked.iter_mut().find(|l| l.holder == *holder).ok_or(Reject::InsufficientShare)?;
+    lock.share_ppm = lock.share_ppm.checked_sub(share_ppm).ok_or(Reject::InsufficientShare)?;
+    record.locked.retain(|l| l.share_ppm > 0);
+    Ok(())
+}
+
+/// Release a lock (the listing closed without a sale). Works on any agreement state.
+pub fn unlock_share(ctx: &mut Overlay<'_>, address: &Address, holder: &Address, share_ppm: u32) -> Result<(), Failure> {
+    let mut record = state::agreement(ctx, address)?.ok_or(Reject::UnknownAgreement)?;
+    take_lock(&mut record, holder, share_ppm)?;
+    record.normalize(ctx.info().timestamp_ms);
+    state::put_agreement(ctx, address, &record);
+    Ok(())
+}
+
+/// Deliver a locked share to a buyer: for good, or until `until_ms` (then it reverts to
+/// `holder`). Works even if the agreement expired meanwhile: the buyer gets what was sold.
+pub fn deliver_locked_share(
+    ctx: &mut Overlay<'_>,
+    address: &Address,
+    holder: &Address,
+    to: &Address,
+    share_ppm: u32,
+    until_ms: Option<u64>,
+) -> Result<(), Failure> {
+    let mut record = state::agreement(ctx, address)?.ok_or(Reject::UnknownAgreement)?;
+    take_lock(&mut record, holder, share_ppm)?;
+    record.normalize(ctx.info().timestamp_ms);
+    hand_over(ctx, &mut record, address, holder, to, share_ppm, until_ms)
 }

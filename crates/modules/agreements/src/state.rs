@@ -26,6 +26,14 @@ pub struct Holding {
     pub until_ms: Option<u64>,
 }
 
+/// Part of a holder's own share set aside for a sale or an auction: it still earns for
+/// the holder, but cannot be given away until the listing closes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Lock {
+    pub holder: Address,
+    pub share_ppm: u32,
+}
+
 /// An agreement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AgreementRecord {
@@ -37,6 +45,8 @@ pub struct AgreementRecord {
     pub parties: Vec<Party>,
     pub signed: Vec<Address>,
     pub holdings: Vec<Holding>,
+    /// Locked parts of holders' own shares, one entry per holder, by address.
+    pub locked: Vec<Lock>,
 }
 
 impl AgreementRecord {
@@ -62,6 +72,17 @@ impl AgreementRecord {
         merged.retain(|h| h.share_ppm > 0);
         merged.sort_by(|a, b| (a.holder, a.grantor, a.until_ms).cmp(&(b.holder, b.grantor, b.until_ms)));
         self.holdings = merged;
+    }
+
+    /// What `holder` holds for good and has not locked.
+    pub fn free_share(&self, holder: &Address) -> u32 {
+        let own: u32 = self.holdings.iter().filter(|h| h.holder == *holder && h.grantor.is_none()).map(|h| h.share_ppm).sum();
+        own.saturating_sub(self.locked_share(holder))
+    }
+
+    /// What `holder` has locked.
+    pub fn locked_share(&self, holder: &Address) -> u32 {
+        self.locked.iter().find(|l| l.holder == *holder).map_or(0, |l| l.share_ppm)
     }
 
     /// Who receives income now, by address, with their total share.
@@ -105,6 +126,11 @@ impl AgreementRecord {
             }
             w.opt_u64(h.until_ms);
         }
+        w.u16(self.locked.len() as u16);
+        for l in &self.locked {
+            w.raw(&l.holder.0);
+            w.u32(l.share_ppm);
+        }
         w.finish()
     }
 
@@ -131,8 +157,16 @@ impl AgreementRecord {
             };
             holdings.push(Holding { holder, share_ppm, grantor, until_ms: r.opt_u64("until")? });
         }
+        let count = r.u16("locks")? as usize;
+        if count > 2 * AGREEMENT_HOLDERS_MAX {
+            return Err(DecodeError::TooLong { what: "locks", len: count, max: 2 * AGREEMENT_HOLDERS_MAX });
+        }
+        let mut locked = Vec::with_capacity(count);
+        for _ in 0..count {
+            locked.push(Lock { holder: Address(r.array("lock holder")?), share_ppm: r.u32("locked share")? });
+        }
         r.finish()?;
-        Ok(Self { income_symbol, legal_hash, expires_at_ms, amender, parties, signed, holdings })
+        Ok(Self { income_symbol, legal_hash, expires_at_ms, amender, parties, signed, holdings, locked })
     }
 }
 
