@@ -203,6 +203,18 @@ pub async fn listing(State(node): Node_, Path(address): Path<String>) -> Answer 
     Ok(Json(json!({ "height": height, "address": address, "key": key.to_string(), "listing": record })))
 }
 
+#[utoipa::path(get, path = "/v1/claims/{address}/{symbol}", params(("address" = String, Path), ("symbol" = String, Path)), responses((status = 200, description = "what the market owes the account in this asset (refunds or payments that could not be credited when due; 0 if nothing)")))]
+pub async fn claim(State(node): Node_, Path((address, symbol)): Path<(String, String)>) -> Answer {
+    let address: Address = address.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    if symbol.is_empty() || symbol.len() > accord_types::limits::SYMBOL_BYTES_MAX {
+        return Err(ApiError::invalid_parameter("a symbol is 2 to 12 characters"));
+    }
+    let key = accord_market::state::claim_key(&address, &symbol);
+    let (height, value) = read(&node, &key).await?;
+    let owed = value.map(|v| accord_market::state::decode_amount(&v)).transpose().map_err(internal)?.unwrap_or(0);
+    Ok(Json(json!({ "height": height, "address": address, "symbol": symbol, "owed": owed.to_string(), "key": key.to_string() })))
+}
+
 /// A header in JSON.
 #[derive(Serialize)]
 struct HeaderJson {
@@ -241,7 +253,7 @@ async fn block_at(node: &Node, height: u64) -> Result<Value, ApiError> {
     let finalization = chain.get_finalization(Height::new(height)).await.map(|f| hex::encode(f.encode()));
     let txs: Vec<String> = block.body.txs.iter().map(|t| t.hash.to_string()).collect();
     let rejected = node.receipts.rejected_in(height);
-    let events = node.receipts.record(height).map_err(internal)?.events;
+    let events = node.receipts.block_events(height).map_err(internal)?;
     Ok(json!({ "header": header_json(block), "finalization": finalization, "txs": txs,
         "executed": height <= node.executed().height, "rejected_txs": rejected, "events": events }))
 }

@@ -35,6 +35,7 @@ pub const LIST_ITEMS_MAX: u64 = 1_000;
         handlers::multisig,
         handlers::agreement,
         handlers::listing,
+        handlers::claim,
         handlers::proposal,
         handlers::block_latest,
         handlers::block,
@@ -58,6 +59,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/assets/{symbol}/history", get(handlers::asset_history))
         .route("/v1/agreements/{address}", get(handlers::agreement))
         .route("/v1/listings/{address}", get(handlers::listing))
+        .route("/v1/claims/{address}/{symbol}", get(handlers::claim))
         .route("/v1/multisig/{address}", get(handlers::multisig))
         .route("/v1/multisig/{address}/proposals/{id}", get(handlers::proposal))
         .route("/v1/blocks/latest", get(handlers::block_latest))

@@ -241,6 +241,13 @@ pub enum AuctionCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+    /// Collect a refund or payment the market owes you (it could not be credited when due).
+    Claim {
+        #[arg(long)]
+        symbol: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
 }
 
 fn now_ms() -> Result<u64> {
@@ -283,6 +290,9 @@ fn build_market(global: &Global, command: TxCommand) -> Result<(Vec<Action>, Sen
         }
         TxCommand::Auction(AuctionCommand::Settle { listing: l, options }) => {
             (one(MarketAction::AuctionSettle { listing: listing(&l)? }), options)
+        }
+        TxCommand::Auction(AuctionCommand::Claim { symbol, options }) => {
+            (one(MarketAction::ClaimWithdraw { symbol }), options)
         }
         _ => return Err(anyhow!("not a market command")),
     })

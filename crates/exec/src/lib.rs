@@ -75,7 +75,8 @@ pub trait Module: Send + Sync {
     /// Keys `apply` may read that depend on stored values (e.g. the accounts of an
     /// agreement's share holders). Called again after each round of reads until no module
     /// names a new key; `get` answers for keys fetched already (`None` = absent or not
-    /// fetched yet).
+    /// fetched yet). The answer must depend only on what `get` returns: once every `get`
+    /// of a call found its key fetched, the call is not repeated.
     fn dependent_keys(
         &self,
         _signer: &Address,
@@ -123,6 +124,13 @@ pub struct BlockOutcome {
     pub receipts: Vec<Receipt>,
     /// What the block's end-of-block hooks did (settlements), in order.
     pub events: Vec<Event>,
+}
+
+/// Which transactions' dependent reads are complete, across the rounds of one block.
+#[derive(Default)]
+pub struct ReadPlan {
+    done: Vec<bool>,
+    hooks_done: bool,
 }
 
 /// Most rounds of dependent reads a block may need (each round's keys follow from values
@@ -202,11 +210,31 @@ impl Executor {
 
     /// Keys the block may read that depend on values in `snapshot` (the reads so far).
     /// Returns only keys not in `snapshot` yet; the caller fetches them into it and calls
-    /// again until this is empty (at most [`READ_ROUNDS_MAX`] rounds).
-    pub fn dependent_keys(&self, info: BlockInfo, txs: &[SignedTx], snapshot: &Snapshot) -> Vec<StateKey> {
-        let get = |k: &StateKey| snapshot.get(k).cloned().flatten();
+    /// again until this is empty (at most [`READ_ROUNDS_MAX`] rounds), with the same `plan`.
+    pub fn dependent_keys(
+        &self,
+        info: BlockInfo,
+        txs: &[SignedTx],
+        snapshot: &Snapshot,
+        plan: &mut ReadPlan,
+    ) -> Vec<StateKey> {
+        // A call whose every read found its key fetched has named all it ever will (values
+        // do not change between rounds), so it is not asked again.
+        let missed = std::cell::Cell::new(false);
+        let get = |k: &StateKey| match snapshot.get(k) {
+            Some(v) => v.clone(),
+            None => {
+                missed.set(true);
+                None
+            }
+        };
+        plan.done.resize(txs.len(), false);
         let mut keys = Vec::new();
-        for tx in txs {
+        for (tx, done) in txs.iter().zip(plan.done.iter_mut()) {
+            if *done {
+                continue;
+            }
+            missed.set(false);
             for action in &tx.tx.actions {
                 let Some(module) = self.module(action) else { continue };
                 module.dependent_keys(&tx.tx.signer, action, info, &get, &mut keys);
@@ -218,9 +246,14 @@ impl Executor {
                     }
                 }
             }
+            *done = !missed.get();
         }
-        for module in &self.modules {
-            module.block_keys(info, &get, &mut keys);
+        if !plan.hooks_done {
+            missed.set(false);
+            for module in &self.modules {
+                module.block_keys(info, &get, &mut keys);
+            }
+            plan.hooks_done = !missed.get();
         }
         keys.retain(|k| !snapshot.contains_key(k));
         keys.sort_unstable();

@@ -30,8 +30,9 @@ impl MemoryState {
     pub fn execute(&mut self, exec: &Executor, info: BlockInfo, txs: &[SignedTx]) -> Result<BlockOutcome, ExecError> {
         let verdicts: Vec<bool> = txs.iter().map(SignedTx::verify_signature).collect();
         let mut snapshot = self.snapshot(&exec.read_keys(info, txs));
+        let mut plan = crate::ReadPlan::default();
         for _ in 0..crate::READ_ROUNDS_MAX {
-            let more = exec.dependent_keys(info, txs, &snapshot);
+            let more = exec.dependent_keys(info, txs, &snapshot, &mut plan);
             if more.is_empty() {
                 break;
             }

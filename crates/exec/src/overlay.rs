@@ -136,13 +136,15 @@ impl<'a> Overlay<'a> {
         self.top().escrow.entry(symbol.to_string()).or_default().add(plus, minus);
     }
 
-    /// Run `f` all or nothing: if it is rejected, everything it wrote and emitted is
-    /// dropped and the reject is returned; a fatal error stops the block.
+    /// Run `f` all or nothing: if it is rejected, everything it wrote, emitted or asked to
+    /// run ([`Overlay::call`]) is dropped and the reject is returned; a fatal error stops
+    /// the block.
     pub fn step<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, Failure>,
     ) -> Result<Result<T, Reject>, ExecError> {
         self.layers.push(Layer::default());
+        let calls = self.calls.len();
         let result = f(self);
         let layer = self.layers.pop().unwrap_or_default();
         match result {
@@ -150,7 +152,10 @@ impl<'a> Overlay<'a> {
                 self.top().absorb(layer);
                 Ok(Ok(v))
             }
-            Err(Failure::Reject(r)) => Ok(Err(r)),
+            Err(Failure::Reject(r)) => {
+                self.calls.truncate(calls);
+                Ok(Err(r))
+            }
             Err(Failure::Fatal(e)) => Err(e),
         }
     }

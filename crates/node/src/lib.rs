@@ -241,8 +241,9 @@ impl Node {
         let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
         let mut snapshot: Snapshot = keys.into_iter().zip(values).collect();
         let mut rounds = 0;
+        let mut plan = accord_exec::ReadPlan::default();
         loop {
-            let more = self.exec.dependent_keys(info, txs, &snapshot);
+            let more = self.exec.dependent_keys(info, txs, &snapshot, &mut plan);
             if more.is_empty() {
                 break;
             }

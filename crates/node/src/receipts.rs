@@ -42,18 +42,14 @@ pub struct BlockRecord {
     pub events: Vec<Event>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stored {
-    Record(BlockRecord),
-    Receipts(Vec<Receipt>),
-}
-
+/// Parse a record: an object, or (as first written) a bare array of receipts. Looking at the
+/// first byte instead of an untagged enum keeps parsing single-pass (status queries parse
+/// whole records).
 fn parse(bytes: &[u8]) -> Result<BlockRecord, serde_json::Error> {
-    Ok(match serde_json::from_slice::<Stored>(bytes)? {
-        Stored::Record(r) => r,
-        Stored::Receipts(receipts) => BlockRecord { receipts, events: Vec::new() },
-    })
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => Ok(BlockRecord { receipts: serde_json::from_slice(bytes)?, events: Vec::new() }),
+        _ => serde_json::from_slice(bytes),
+    }
 }
 
 /// The last block the log says was executed.
@@ -68,8 +64,9 @@ const RECORD_HEADER_BYTES: usize = 8 + 32 + 1 + 4;
 struct Inner {
     file: File,
     end: u64,
-    /// Per block: where its record is, and how many of its transactions were rejected.
-    blocks: BTreeMap<u64, (u64, u32, u32)>,
+    /// Per block: where its record is, how many of its transactions were rejected, and
+    /// whether it has block events.
+    blocks: BTreeMap<u64, (u64, u32, u32, bool)>,
     index: HashMap<TxHash, (u64, u32, bool)>,
 }
 
@@ -120,14 +117,14 @@ impl Receipts {
             }
             // A whole record that does not parse is damage, not a torn tail: refuse to start
             // rather than silently dropping committed receipts.
-            let receipts = parse(&bytes[start..end])
-                .map_err(|e| format!("receipt log {}: record of block {height} is damaged: {e}", path.display()))?
-                .receipts;
+            let record = parse(&bytes[start..end])
+                .map_err(|e| format!("receipt log {}: record of block {height} is damaged: {e}", path.display()))?;
+            let (receipts, has_events) = (record.receipts, !record.events.is_empty());
             for r in &receipts {
                 index_receipt(&mut index, height, r);
             }
             let rejected = receipts.iter().filter(|r| r.error.is_some()).count() as u32;
-            blocks.insert(height, (start as u64, len, rejected));
+            blocks.insert(height, (start as u64, len, rejected, has_events));
             last = Some(LastBlock { height, digest });
             at = end;
         }
@@ -144,23 +141,24 @@ impl Receipts {
     pub fn append(&self, height: u64, digest: [u8; 32], changed: bool, record: &BlockRecord) -> Result<(), String> {
         let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
         let receipts = &record.receipts;
+        let has_events = !record.events.is_empty();
         let mut inner = self.lock();
         if inner.blocks.contains_key(&height) {
             return Ok(());
         }
-        let mut record = Vec::with_capacity(RECORD_HEADER_BYTES + json.len());
-        record.extend_from_slice(&height.to_be_bytes());
-        record.extend_from_slice(&digest);
-        record.push(u8::from(changed));
-        record.extend_from_slice(&(json.len() as u32).to_be_bytes());
-        record.extend_from_slice(&json);
+        let mut bytes = Vec::with_capacity(RECORD_HEADER_BYTES + json.len());
+        bytes.extend_from_slice(&height.to_be_bytes());
+        bytes.extend_from_slice(&digest);
+        bytes.push(u8::from(changed));
+        bytes.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&json);
         let end = inner.end;
         inner.file.seek(SeekFrom::Start(end)).map_err(io)?;
-        inner.file.write_all(&record).map_err(io)?;
+        inner.file.write_all(&bytes).map_err(io)?;
         inner.file.sync_data().map_err(io)?;
         let rejected = receipts.iter().filter(|r| r.error.is_some()).count() as u32;
-        inner.blocks.insert(height, (end + RECORD_HEADER_BYTES as u64, json.len() as u32, rejected));
-        inner.end = end + record.len() as u64;
+        inner.blocks.insert(height, (end + RECORD_HEADER_BYTES as u64, json.len() as u32, rejected, has_events));
+        inner.end = end + bytes.len() as u64;
         for r in receipts {
             index_receipt(&mut inner.index, height, r);
         }
@@ -170,7 +168,7 @@ impl Receipts {
     /// Every receipt and event of block `height` (empty for a block not executed here).
     pub fn record(&self, height: u64) -> Result<BlockRecord, String> {
         let mut inner = self.lock();
-        let Some((offset, len, _)) = inner.blocks.get(&height).copied() else { return Ok(BlockRecord::default()) };
+        let Some((offset, len, _, _)) = inner.blocks.get(&height).copied() else { return Ok(BlockRecord::default()) };
         let mut buf = vec![0u8; len as usize];
         inner.file.seek(SeekFrom::Start(offset)).map_err(io)?;
         inner.file.read_exact(&mut buf).map_err(io)?;
@@ -180,6 +178,14 @@ impl Receipts {
     /// Every receipt of block `height`.
     pub fn block(&self, height: u64) -> Result<Vec<Receipt>, String> {
         Ok(self.record(height)?.receipts)
+    }
+
+    /// The block's own events (settlements); reads the record only if it has any.
+    pub fn block_events(&self, height: u64) -> Result<Vec<Event>, String> {
+        if !self.lock().blocks.get(&height).is_some_and(|b| b.3) {
+            return Ok(Vec::new());
+        }
+        Ok(self.record(height)?.events)
     }
 
     /// The receipt of transaction `hash`, if it was executed.

@@ -110,6 +110,22 @@ pub enum Event {
     AuctionUnsold { listing: Address, seller: Address },
     /// The seller withdrew the listing; the item is released.
     ListingCancelled { listing: Address },
+    /// A refund or payment could not be credited (the account was at its asset limit); it
+    /// stays held for `owner`, who collects it with `claim_withdraw`.
+    Owed {
+        listing: Address,
+        owner: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// What the market owed was collected.
+    ClaimPaid {
+        owner: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
     /// An ended auction could not be settled or unwound (`code` says why); anyone may
     /// retry with `auction_settle`.
     SettlementFailed { listing: Address, code: u16 },

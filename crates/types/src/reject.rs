@@ -145,6 +145,8 @@ rejects! {
     OwnListing = 258, "a seller cannot buy or bid on its own listing";
     /// Only an ended auction whose settlement failed can be settled by a transaction.
     NothingToSettle = 259, "only an ended auction whose automatic settlement failed can be settled by a transaction";
+    /// The market owes the signer nothing in this asset.
+    NothingOwed = 260, "the market owes this account nothing in this asset";
     /// The transaction reads state its actions could not name before the block ran.
     StateNotDeclared = 290, "the transaction uses state created earlier in the same block in a way that must be declared ahead; send it again";
     /// The node's queue is full; try again later.

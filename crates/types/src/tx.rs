@@ -266,6 +266,9 @@ pub enum MarketAction {
     ListingCancel { listing: Address },
     /// Retry an ended auction whose automatic settlement could not complete.
     AuctionSettle { listing: Address },
+    /// Collect what the market owes the signer in `symbol`: a refund or payment that could
+    /// not be credited when it was due (the account was at its asset limit).
+    ClaimWithdraw { symbol: String },
 }
 
 /// 32 bytes as 64 hex characters in JSON.
@@ -505,6 +508,10 @@ fn encode_market(a: &MarketAction, w: &mut Writer) {
             w.u16(tag(MODULE_MARKET, 6));
             w.raw(&listing.0);
         }
+        MarketAction::ClaimWithdraw { symbol } => {
+            w.u16(tag(MODULE_MARKET, 7));
+            w.bytes8(symbol.as_bytes());
+        }
     }
 }
 
@@ -528,6 +535,7 @@ fn decode_market(action: u8, r: &mut Reader<'_>) -> Result<MarketAction, DecodeE
         4 => MarketAction::AuctionBid { listing: listing(r)?, amount: r.u128("amount")? },
         5 => MarketAction::ListingCancel { listing: listing(r)? },
         6 => MarketAction::AuctionSettle { listing: listing(r)? },
+        7 => MarketAction::ClaimWithdraw { symbol: r.string8(SYMBOL_BYTES_MAX, "symbol")? },
         _ => return Err(DecodeError::Invalid("action tag")),
     })
 }

@@ -247,12 +247,18 @@ fn hand_over(
     let grantor = until_ms.map(|_| *from);
     record.holdings.push(Holding { holder: *to, share_ppm, grantor, until_ms });
     record.normalize(ctx.info().timestamp_ms);
-    if record.holdings.len() > AGREEMENT_HOLDERS_MAX {
+    // Holder slots reserved by locks count: a listed share's buyer must always fit.
+    if record.holdings.len() + record.locked.len() > AGREEMENT_HOLDERS_MAX {
         return Err(Reject::TooManyHolders.into());
     }
     state::put_agreement(ctx, address, record);
     ctx.emit(Event::ShareGiven { agreement: *address, from: *from, to: *to, share_ppm, until_ms });
     Ok(())
+}
+
+/// Whether the agreement at `address` is active and unexpired now (a reject says why not).
+pub fn check_live(ctx: &Overlay<'_>, address: &Address) -> Result<(), Failure> {
+    live(ctx, address).map(|_| ())
 }
 
 /// Set aside `share_ppm` of `holder`'s own share of a live agreement for a listing.
@@ -261,35 +267,39 @@ pub fn lock_share(ctx: &mut Overlay<'_>, address: &Address, holder: &Address, sh
     if record.free_share(holder) < share_ppm {
         return Err(Reject::InsufficientShare.into());
     }
-    match record.locked.iter_mut().find(|l| l.holder == *holder) {
-        Some(l) => l.share_ppm += share_ppm,
-        None => {
-            record.locked.push(Lock { holder: *holder, share_ppm });
-            record.locked.sort_by_key(|l| l.holder);
-        }
+    if record.holdings.len() + record.locked.len() + 1 > AGREEMENT_HOLDERS_MAX {
+        return Err(Reject::TooManyHolders.into());
     }
+    record.locked.push(Lock { holder: *holder, share_ppm });
+    record.locked.sort_by_key(|l| (l.holder, l.share_ppm));
     state::put_agreement(ctx, address, &record);
     Ok(())
 }
 
-fn take_lock(record: &mut AgreementRecord, holder: &Address, share_ppm: u32) -> Result<(), Failure> {
-    let lock = record.locked.iter_mut().find(|l| l.holder == *holder).ok_or(Reject::InsufficientShare)?;
-    lock.share_ppm = lock.share_ppm.checked_sub(share_ppm).ok_or(Reject::InsufficientShare)?;
-    record.locked.retain(|l| l.share_ppm > 0);
+/// Remove one lock of exactly `share_ppm` held by `holder`. Its absence is corruption: a
+/// listing holds it.
+fn take_lock(record: &mut AgreementRecord, address: &Address, holder: &Address, share_ppm: u32) -> Result<(), Failure> {
+    let Some(at) = record.locked.iter().position(|l| l.holder == *holder && l.share_ppm == share_ppm) else {
+        return Err(Failure::Fatal(accord_exec::ExecError::CorruptValue {
+            key: state::agreement_key(address).to_string(),
+            reason: format!("no lock of {share_ppm} ppm held by {holder}"),
+        }));
+    };
+    record.locked.remove(at);
     Ok(())
 }
 
 /// Release a lock (the listing closed without a sale). Works on any agreement state.
 pub fn unlock_share(ctx: &mut Overlay<'_>, address: &Address, holder: &Address, share_ppm: u32) -> Result<(), Failure> {
     let mut record = state::agreement(ctx, address)?.ok_or(Reject::UnknownAgreement)?;
-    take_lock(&mut record, holder, share_ppm)?;
+    take_lock(&mut record, address, holder, share_ppm)?;
     record.normalize(ctx.info().timestamp_ms);
     state::put_agreement(ctx, address, &record);
     Ok(())
 }
 
 /// Deliver a locked share to a buyer: for good, or until `until_ms` (then it reverts to
-/// `holder`). Works even if the agreement expired meanwhile: the buyer gets what was sold.
+/// `holder`). The lock reserved the buyer's holder slot, so this does not fail for room.
 pub fn deliver_locked_share(
     ctx: &mut Overlay<'_>,
     address: &Address,
@@ -299,7 +309,7 @@ pub fn deliver_locked_share(
     until_ms: Option<u64>,
 ) -> Result<(), Failure> {
     let mut record = state::agreement(ctx, address)?.ok_or(Reject::UnknownAgreement)?;
-    take_lock(&mut record, holder, share_ppm)?;
+    take_lock(&mut record, address, holder, share_ppm)?;
     record.normalize(ctx.info().timestamp_ms);
     hand_over(ctx, &mut record, address, holder, to, share_ppm, until_ms)
 }

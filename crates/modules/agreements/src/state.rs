@@ -26,8 +26,9 @@ pub struct Holding {
     pub until_ms: Option<u64>,
 }
 
-/// Part of a holder's own share set aside for a sale or an auction: it still earns for
-/// the holder, but cannot be given away until the listing closes.
+/// Part of a holder's own share set aside for one sale or auction: it still earns for the
+/// holder, but cannot be given away until the listing closes. Each lock also reserves a
+/// holder slot for its buyer, so delivery never finds the agreement full.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Lock {
     pub holder: Address,
@@ -45,7 +46,7 @@ pub struct AgreementRecord {
     pub parties: Vec<Party>,
     pub signed: Vec<Address>,
     pub holdings: Vec<Holding>,
-    /// Locked parts of holders' own shares, one entry per holder, by address.
+    /// Locked parts of holders' own shares, one entry per listing, by holder.
     pub locked: Vec<Lock>,
 }
 
@@ -82,7 +83,7 @@ impl AgreementRecord {
 
     /// What `holder` has locked.
     pub fn locked_share(&self, holder: &Address) -> u32 {
-        self.locked.iter().find(|l| l.holder == *holder).map_or(0, |l| l.share_ppm)
+        self.locked.iter().filter(|l| l.holder == *holder).map(|l| l.share_ppm).sum()
     }
 
     /// Who receives income now, by address, with their total share.

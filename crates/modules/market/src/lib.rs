@@ -64,13 +64,22 @@ fn item_keys(item: &Item, out: &mut Vec<StateKey>) {
     }
 }
 
-/// Keys that closing `listing` (paying, delivering, returning) reads.
+/// Keys that closing `listing` (paying, delivering, returning, or recording what could not
+/// be credited) reads.
 fn closing_keys(listing: &Listing, out: &mut Vec<StateKey>) {
-    out.push(accord_exec::keys::account(&listing.seller));
-    out.push(accord_exec::keys::supply(&listing.price_symbol));
-    if let Some(bid) = &listing.top_bid {
-        out.push(accord_exec::keys::account(&bid.bidder));
+    let mut parties = vec![listing.seller];
+    parties.extend(listing.top_bid.as_ref().map(|b| b.bidder));
+    let mut symbols = vec![listing.price_symbol.as_str()];
+    if let Item::Asset { symbol, .. } = &listing.item {
+        symbols.push(symbol);
     }
+    for who in &parties {
+        out.push(accord_exec::keys::account(who));
+        for symbol in &symbols {
+            out.push(state::claim_key(who, symbol));
+        }
+    }
+    out.push(accord_exec::keys::supply(&listing.price_symbol));
     item_keys(&listing.item, out);
 }
 
@@ -113,7 +122,7 @@ impl Module for Market {
         }
     }
 
-    fn read_keys(&self, _signer: &Address, action: &Action, out: &mut Vec<StateKey>) {
+    fn read_keys(&self, signer: &Address, action: &Action, out: &mut Vec<StateKey>) {
         match market(action) {
             Some(MarketAction::SaleCreate { item, price_symbol, .. }) => {
                 item_keys(item, out);
@@ -134,6 +143,10 @@ impl Module for Market {
                 out.push(state::listing_key(listing));
                 out.push(state::due_index_key());
             }
+            Some(MarketAction::ClaimWithdraw { symbol }) => {
+                out.push(state::claim_key(signer, symbol));
+                out.push(accord_exec::keys::supply(symbol));
+            }
             None => {}
         }
     }
@@ -147,6 +160,11 @@ impl Module for Market {
         out: &mut Vec<StateKey>,
     ) {
         let Some(action) = market(action) else { return };
+        // A bid in the same block may extend a new auction into the slot of now + extension.
+        if let MarketAction::AuctionCreate { extension_ms, .. } = action {
+            out.push(state::slot_key(state::slot_of(info.timestamp_ms.saturating_add(*extension_ms))));
+            return;
+        }
         let address = match action {
             MarketAction::SaleBuy { listing }
             | MarketAction::AuctionSettle { listing }
@@ -165,16 +183,12 @@ impl Module for Market {
     fn block_keys(&self, info: BlockInfo, get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: &mut Vec<StateKey>) {
         out.push(state::due_index_key());
         let Some(index) = get(&state::due_index_key()).and_then(|b| state::decode_seconds(&b).ok()) else { return };
-        for second in state::due_slots(&index, info.timestamp_ms) {
-            out.push(state::slot_key(*second));
-            let Some(slot) = get(&state::slot_key(*second)).and_then(|b| state::decode_slot(&b).ok()) else {
-                continue;
-            };
-            for address in slot {
-                out.push(state::listing_key(&address));
-                if let Some(listing) = decoded(get, &address) {
-                    closing_keys(&listing, out);
-                }
+        out.extend(state::due_slots(&index, info.timestamp_ms).iter().map(|s| state::slot_key(*s)));
+        let slot = |second| get(&state::slot_key(second)).and_then(|b| state::decode_slot(&b).ok());
+        for (_, address) in state::due_listings(&index, info.timestamp_ms, slot) {
+            out.push(state::listing_key(&address));
+            if let Some(listing) = decoded(get, &address) {
+                closing_keys(&listing, out);
             }
         }
     }
@@ -207,36 +221,59 @@ impl Module for Market {
                 }
                 close_auction(ctx, listing, record)
             }
+            MarketAction::ClaimWithdraw { symbol } => {
+                let key = state::claim_key(signer, symbol);
+                let amount = ctx.get_record(&key, state::decode_amount)?.ok_or(Reject::NothingOwed)?;
+                ctx.delete(key);
+                ctx.release(signer, symbol, amount)?;
+                ctx.emit(Event::ClaimPaid { owner: *signer, symbol: symbol.clone(), amount });
+                Ok(())
+            }
         }
     }
 
     fn end_block(&self, ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
         let now = ctx.info().timestamp_ms;
         let Some(index) = ctx.get_record(&state::due_index_key(), state::decode_seconds)? else { return Ok(()) };
-        let due = state::due_slots(&index, now).to_vec();
-        if due.is_empty() {
+        let seconds = state::due_slots(&index, now).to_vec();
+        if seconds.is_empty() {
             return Ok(());
         }
-        for second in &due {
-            let slot = ctx.get_record(&state::slot_key(*second), state::decode_slot)?.unwrap_or_default();
-            for address in slot {
-                let Some(listing) = state::listing(ctx, &address)? else { continue };
-                if listing.status != Status::Open {
-                    continue;
+        let mut slots = std::collections::BTreeMap::new();
+        for second in &seconds {
+            slots.insert(*second, ctx.get_record(&state::slot_key(*second), state::decode_slot)?.unwrap_or_default());
+        }
+        let due = state::due_listings(&index, now, |s| slots.get(&s).cloned());
+        for (_, address) in &due {
+            let Some(listing) = state::listing(ctx, address)? else { continue };
+            if listing.status != Status::Open {
+                continue;
+            }
+            // Settle whole or not at all. Payments cannot fail (what cannot be credited is
+            // owed) and a share's buyer has a reserved slot, so this is a safety net: the
+            // listing stays held and anyone can retry with `auction_settle`.
+            if let Err(reject) = ctx.step(|ctx| close_auction(ctx, address, listing.clone()))? {
+                let mut listing = listing;
+                listing.status = Status::Unsettled { code: reject.code() };
+                state::put_listing(ctx, address, &listing);
+                ctx.emit(Event::SettlementFailed { listing: *address, code: reject.code() });
+            }
+        }
+        // Drop what was settled from the slots; a slot cut short keeps the rest for the next block.
+        let mut emptied = 0;
+        for second in &seconds {
+            let slot = slots.remove(second).unwrap_or_default();
+            let taken = due.iter().filter(|(s, _)| s == second).count();
+            if taken < slot.len() {
+                if taken > 0 {
+                    ctx.put(state::slot_key(*second), state::encode_slot(&slot[taken..]));
                 }
-                // Settle whole or not at all; if it cannot (an account that cannot take the
-                // payment, an agreement full of holders), everything stays held and anyone
-                // can retry with `auction_settle`.
-                if let Err(reject) = ctx.step(|ctx| close_auction(ctx, &address, listing.clone()))? {
-                    let mut listing = listing;
-                    listing.status = Status::Unsettled { code: reject.code() };
-                    state::put_listing(ctx, &address, &listing);
-                    ctx.emit(Event::SettlementFailed { listing: address, code: reject.code() });
-                }
+                break;
             }
             ctx.delete(state::slot_key(*second));
+            emptied += 1;
         }
-        let rest = &index[due.len()..];
+        let rest = &index[emptied..];
         if rest.is_empty() {
             ctx.delete(state::due_index_key());
         } else {
@@ -288,6 +325,19 @@ fn list(ctx: &mut Overlay<'_>, seller: &Address, item: &Item, price_symbol: &str
     Ok(())
 }
 
+/// Pay `amount` of `symbol` out of escrow to `to`, and never fail for the recipient: what
+/// cannot be credited (an account at its asset limit) stays in escrow, owed to `to`.
+fn pay_out(ctx: &mut Overlay<'_>, listing: &Address, to: &Address, symbol: &str, amount: u128) -> Result<(), Failure> {
+    if ctx.step(|ctx| ctx.release(to, symbol, amount))?.is_ok() {
+        return Ok(());
+    }
+    let key = state::claim_key(to, symbol);
+    let owed = ctx.get_record(&key, state::decode_amount)?.unwrap_or(0);
+    ctx.put(key, state::encode_amount(owed.checked_add(amount).ok_or(Reject::AmountOverflow)?));
+    ctx.emit(Event::Owed { listing: *listing, owner: *to, symbol: symbol.to_string(), amount });
+    Ok(())
+}
+
 /// Hand the item to `to` (a buyer or winner).
 fn deliver(ctx: &mut Overlay<'_>, listing: &Listing, to: &Address) -> Result<(), Failure> {
     match &listing.item {
@@ -317,8 +367,17 @@ fn open_listing(ctx: &Overlay<'_>, address: &Address) -> Result<Listing, Failure
     Ok(listing)
 }
 
+/// A share of an agreement that expired or is no longer active is not for sale.
+fn item_alive(ctx: &Overlay<'_>, item: &Item) -> Result<(), Failure> {
+    match item {
+        Item::Share { agreement, .. } => accord_agreements::check_live(ctx, agreement),
+        Item::Asset { .. } => Ok(()),
+    }
+}
+
 fn buy(ctx: &mut Overlay<'_>, buyer: &Address, address: &Address) -> Result<(), Failure> {
     let mut listing = open_listing(ctx, address)?;
+    item_alive(ctx, &listing.item)?;
     let Terms::Sale { price } = listing.terms else { return Err(Reject::WrongListingKind.into()) };
     if *buyer == listing.seller {
         return Err(Reject::OwnListing.into());
@@ -349,6 +408,7 @@ fn bid(ctx: &mut Overlay<'_>, bidder: &Address, address: &Address, amount: u128)
     if now >= ends_at_ms {
         return Err(Reject::AuctionEnded.into());
     }
+    item_alive(ctx, &listing.item)?;
     let floor = match &listing.top_bid {
         None => reserve,
         Some(top) => top.amount.checked_add(min_increment).ok_or(Reject::BidTooLow)?,
@@ -359,7 +419,7 @@ fn bid(ctx: &mut Overlay<'_>, bidder: &Address, address: &Address, amount: u128)
     // Refund first, so a bidder raising its own bid needs only the difference.
     let symbol = listing.price_symbol.clone();
     if let Some(top) = listing.top_bid.take() {
-        ctx.release(&top.bidder, &symbol, top.amount)?;
+        pay_out(ctx, address, &top.bidder, &symbol, top.amount)?;
         ctx.emit(Event::BidRefunded { listing: *address, bidder: top.bidder, symbol: symbol.clone(), amount: top.amount });
     }
     ctx.escrow(bidder, &symbol, amount)?;
@@ -398,13 +458,18 @@ fn cancel(ctx: &mut Overlay<'_>, signer: &Address, address: &Address) -> Result<
 }
 
 /// Settle an ended auction: pay the seller and deliver to the highest bidder, or give the
-/// item back when no one bid.
+/// item back when no one bid. A share of an agreement that expired meanwhile is not
+/// delivered: the bid is refunded and the share unlocked.
 fn close_auction(ctx: &mut Overlay<'_>, address: &Address, mut listing: Listing) -> Result<(), Failure> {
     let now = ctx.info().timestamp_ms;
+    let alive = ctx.step(|ctx| item_alive(ctx, &listing.item))?.is_ok();
     match listing.top_bid.clone() {
-        Some(top) => {
-            ctx.release(&listing.seller, &listing.price_symbol, top.amount)?;
-            deliver(ctx, &listing, &top.bidder)?;
+        Some(top) if alive => {
+            pay_out(ctx, address, &listing.seller, &listing.price_symbol, top.amount)?;
+            match &listing.item {
+                Item::Asset { symbol, amount } => pay_out(ctx, address, &top.bidder, symbol, *amount)?,
+                Item::Share { .. } => deliver(ctx, &listing, &top.bidder)?,
+            }
             listing.status = Status::Settled { at_ms: now };
             ctx.emit(Event::AuctionSettled {
                 listing: *address,
@@ -414,8 +479,20 @@ fn close_auction(ctx: &mut Overlay<'_>, address: &Address, mut listing: Listing)
                 price: top.amount,
             });
         }
-        None => {
-            give_back(ctx, &listing)?;
+        unsold => {
+            if let Some(top) = unsold {
+                pay_out(ctx, address, &top.bidder, &listing.price_symbol, top.amount)?;
+                ctx.emit(Event::BidRefunded {
+                    listing: *address,
+                    bidder: top.bidder,
+                    symbol: listing.price_symbol.clone(),
+                    amount: top.amount,
+                });
+            }
+            match &listing.item {
+                Item::Asset { symbol, amount } => pay_out(ctx, address, &listing.seller, symbol, *amount)?,
+                Item::Share { .. } => give_back(ctx, &listing)?,
+            }
             listing.status = Status::Unsold { at_ms: now };
             ctx.emit(Event::AuctionUnsold { listing: *address, seller: listing.seller });
         }

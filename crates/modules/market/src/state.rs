@@ -19,6 +19,49 @@ pub const LISTING: u8 = 0x40;
 pub const DUE_INDEX: u8 = 0x41;
 /// The auctions ending in one second.
 pub const DUE_SLOT: u8 = 0x42;
+/// What the market owes an account in one asset (held in escrow until collected).
+pub const CLAIM: u8 = 0x43;
+
+/// Most listings one block settles; the rest of a due slot waits for the next block.
+pub const SETTLEMENTS_PER_BLOCK_MAX: usize = 1024;
+
+/// `0x43 || address || symbol`.
+pub fn claim_key(owner: &Address, symbol: &str) -> StateKey {
+    let mut k = vec![CLAIM];
+    k.extend_from_slice(&owner.0);
+    k.extend_from_slice(symbol.as_bytes());
+    StateKey(k)
+}
+
+pub fn decode_amount(bytes: &[u8]) -> Result<Amount, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let amount = r.u128("amount")?;
+    r.finish()?;
+    Ok(amount)
+}
+
+pub fn encode_amount(amount: Amount) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u128(amount);
+    w.finish()
+}
+
+/// The listings a block at `now_ms` settles, in order, with the slot each is in: the due
+/// slots' listings, oldest second first, at most [`SETTLEMENTS_PER_BLOCK_MAX`]. `slot`
+/// answers a second's listings (`None`: not fetched yet, which ends the walk).
+pub fn due_listings(index: &[u64], now_ms: u64, slot: impl Fn(u64) -> Option<Vec<Address>>) -> Vec<(u64, Address)> {
+    let mut out = Vec::new();
+    for second in due_slots(index, now_ms) {
+        let Some(listings) = slot(*second) else { break };
+        for address in listings {
+            if out.len() == SETTLEMENTS_PER_BLOCK_MAX {
+                return out;
+            }
+            out.push((*second, address));
+        }
+    }
+    out
+}
 
 /// `0x40 || address`.
 pub fn listing_key(address: &Address) -> StateKey {

@@ -85,7 +85,8 @@ fn agreement(c: &TestChain, address: &Address) -> accord_agreements::AgreementRe
     accord_agreements::AgreementRecord::decode(bytes).expect("decodes")
 }
 
-/// What every listing still holding escrow holds, by symbol, equals each supply's `escrowed`.
+/// What every listing still holding escrow holds, plus what is owed, by symbol, equals each
+/// supply's `escrowed`.
 fn check_escrow(c: &TestChain) {
     let mut held: BTreeMap<String, u128> = BTreeMap::new();
     let mut supplies: BTreeMap<String, u128> = BTreeMap::new();
@@ -102,6 +103,10 @@ fn check_escrow(c: &TestChain) {
                 if let Some(bid) = &l.top_bid {
                     *held.entry(l.price_symbol.clone()).or_default() += bid.amount;
                 }
+            }
+            accord_market::state::CLAIM => {
+                let symbol = String::from_utf8_lossy(&key.0[33..]).to_string();
+                *held.entry(symbol).or_default() += accord_market::state::decode_amount(value).expect("claim decodes");
             }
             accord_exec::keys::SUPPLY => {
                 let s = accord_exec::Supply::decode(value).expect("supply decodes");
@@ -296,55 +301,159 @@ fn bad_listing_inputs_are_typed_rejects_and_change_nothing() {
     check_escrow(&c);
 }
 
-#[test]
-fn a_settlement_that_cannot_complete_keeps_everything_held_until_a_retry_succeeds() {
-    // 128 share holders: delivering to a 129th must fail, and settle once one leaves.
-    let users = 132;
-    let mut c = chain(users);
-    asset(&mut c, BANK, "CNY", true);
-    mint(&mut c, BANK, "CNY", 130, 1_000_000);
-    let holders: Vec<usize> = (0..128).filter(|u| *u != BANK).chain([128]).collect();
+/// An agreement whose parties are `holders` users (the first holds the rest of the share).
+fn crowded_agreement(c: &mut TestChain, holders: &[usize]) -> Address {
     let parties: Vec<Party> = holders
         .iter()
         .enumerate()
-        .map(|(i, u)| Party { address: c.who(*u), share_ppm: if i == 0 { 1_000_000 - 127 * 7_000 } else { 7_000 } })
+        .map(|(i, u)| Party {
+            address: c.who(*u),
+            share_ppm: if i == 0 { 1_000_000 - (holders.len() as u32 - 1) * 7_000 } else { 7_000 },
+        })
         .collect();
     let events = c
         .run(holders[0], vec![Action::Agreement(AgreementAction::AgreementCreate {
             income_symbol: "CNY".into(), parties, legal_hash: [1; 32], expires_at_ms: None, amender: c.who(0),
         })])
         .expect("created");
-    let Event::AgreementCreated { agreement: track, .. } = events[0] else { panic!() };
+    let Event::AgreementCreated { agreement, .. } = events[0] else { panic!() };
     for u in &holders[1..] {
-        c.run(*u, vec![Action::Agreement(AgreementAction::AgreementSign { agreement: track, legal_hash: [1; 32] })])
+        c.run(*u, vec![Action::Agreement(AgreementAction::AgreementSign { agreement, legal_hash: [1; 32] })])
             .expect("signed");
     }
+    agreement
+}
+
+#[test]
+fn a_listed_share_reserves_its_buyers_holder_slot() {
+    let mut c = chain(132);
+    asset(&mut c, BANK, "CNY", true);
+    mint(&mut c, BANK, "CNY", 130, 1_000_000);
+    let everyone: Vec<usize> = (0..129).filter(|u| *u != BANK).collect();
+    let full = crowded_agreement(&mut c, &everyone);
     let ends_at_ms = c.time_ms + 5_000;
+    let auction = |agreement| mk(MarketAction::AuctionCreate {
+        item: Item::Share { agreement, share_ppm: 1_000, period_ms: None },
+        price_symbol: "CNY".into(), reserve: 100, min_increment: 1, ends_at_ms, extension_ms: 0,
+    });
+    assert_eq!(c.run(everyone[0], vec![auction(full)]), Err(Reject::TooManyHolders), "no room for a buyer");
+
+    let track = crowded_agreement(&mut c, &everyone[..127]);
+    let listed = created(&c.run(everyone[0], vec![auction(track)]).expect("listed: one slot left, now reserved"));
+    let give = |to| Action::Agreement(AgreementAction::ShareTransfer { agreement: track, to, share_ppm: 1, until_ms: None });
+    assert_eq!(c.run(everyone[1], vec![give(c.who(131))]), Err(Reject::TooManyHolders), "the slot is the buyer's");
+    c.run(130, vec![mk(MarketAction::AuctionBid { listing: listed, amount: 500 })]).expect("bid");
+    c.time_ms = ends_at_ms + 1_000;
+    let events = c.empty_block();
+    assert!(matches!(events.last(), Some(Event::AuctionSettled { price: 500, .. })), "{events:?}");
+    assert_eq!(agreement(&c, &track).holdings.len(), 128);
+    assert_eq!(c.balance(&c.who(everyone[0]), "CNY"), 500);
+    assert_eq!(c.run(131, vec![mk(MarketAction::AuctionSettle { listing: listed })]), Err(Reject::NothingToSettle));
+    check_escrow(&c);
+}
+
+#[test]
+fn a_bidder_that_cannot_take_its_refund_is_owed_it_and_cannot_block_the_auction() {
+    let mut c = chain(8);
+    let track = setup(&mut c);
+    let ends_at_ms = c.time_ms + 60_000;
     let auction = created(
-        &c.run(holders[0], vec![mk(MarketAction::AuctionCreate {
-            item: Item::Share { agreement: track, share_ppm: 1_000, period_ms: None },
+        &c.run(C, vec![mk(MarketAction::AuctionCreate {
+            item: Item::Share { agreement: track, share_ppm: 100_000, period_ms: None },
             price_symbol: "CNY".into(), reserve: 100, min_increment: 1, ends_at_ms, extension_ms: 0,
         })])
         .expect("listed"),
     );
-    c.run(130, vec![mk(MarketAction::AuctionBid { listing: auction, amount: 500 })]).expect("bid");
+    // User 7 bids all it has, then fills its account to the 256-asset limit.
+    let griefer = 7;
+    mint(&mut c, BANK, "CNY", griefer, 1_000);
+    c.run(griefer, vec![mk(MarketAction::AuctionBid { listing: auction, amount: 1_000 })]).expect("bid");
+    for i in 0..256u32 {
+        let symbol = format!("J{i}");
+        asset(&mut c, griefer, &symbol, true);
+        mint(&mut c, griefer, &symbol, griefer, 1);
+    }
+    // Outbidding still works: the refund is owed instead of credited.
+    let events = c.run(2, vec![mk(MarketAction::AuctionBid { listing: auction, amount: 2_000 })]).expect("outbid");
+    let owed = Event::Owed { listing: auction, owner: c.who(griefer), symbol: "CNY".into(), amount: 1_000 };
+    assert!(events.contains(&owed), "{events:?}");
+    check_escrow(&c);
+    let claim = mk(MarketAction::ClaimWithdraw { symbol: "CNY".into() });
+    assert_eq!(c.run(griefer, vec![claim.clone()]), Err(Reject::TooManyAssetsHeld));
+    c.run(griefer, vec![Action::Points(PointsAction::Burn { symbol: "J0".into(), amount: 1 })]).expect("room made");
+    let events = c.run(griefer, vec![claim.clone()]).expect("collected");
+    assert_eq!(events, vec![Event::ClaimPaid { owner: c.who(griefer), symbol: "CNY".into(), amount: 1_000 }]);
+    assert_eq!(c.balance(&c.who(griefer), "CNY"), 1_000);
+    assert_eq!(c.run(griefer, vec![claim]), Err(Reject::NothingOwed));
+    check_escrow(&c);
+}
+
+#[test]
+fn a_share_of_an_agreement_that_expired_is_not_sold() {
+    let mut c = chain(8);
+    asset(&mut c, BANK, "CNY", true);
+    mint(&mut c, BANK, "CNY", 2, 1_000_000);
+    let expires_at_ms = c.time_ms + 10_000;
+    let events = c
+        .run(C, vec![Action::Agreement(AgreementAction::AgreementCreate {
+            income_symbol: "CNY".into(), parties: vec![Party { address: c.who(C), share_ppm: 1_000_000 }],
+            legal_hash: [1; 32], expires_at_ms: Some(expires_at_ms), amender: c.who(C),
+        })])
+        .expect("created, active");
+    let Event::AgreementCreated { agreement: track, .. } = events[0] else { panic!() };
+    let item = Item::Share { agreement: track, share_ppm: 500_000, period_ms: None };
+    let ends_at_ms = c.time_ms + 20_000;
+    let auction = created(&c.run(C, vec![mk(MarketAction::AuctionCreate {
+        item: item.clone(), price_symbol: "CNY".into(), reserve: 100, min_increment: 1, ends_at_ms, extension_ms: 0,
+    })]).expect("listed"));
+    let sale = created(&c.run(C, vec![mk(MarketAction::SaleCreate { item, price_symbol: "CNY".into(), price: 100 })]).expect("listed"));
+    c.run(2, vec![mk(MarketAction::AuctionBid { listing: auction, amount: 100 })]).expect("bid while alive");
+    c.time_ms = expires_at_ms;
+    assert_eq!(c.run(2, vec![mk(MarketAction::AuctionBid { listing: auction, amount: 200 })]), Err(Reject::AgreementExpired));
+    assert_eq!(c.run(2, vec![mk(MarketAction::SaleBuy { listing: sale })]), Err(Reject::AgreementExpired));
     c.time_ms = ends_at_ms + 1_000;
     let events = c.empty_block();
-    let code = Reject::TooManyHolders.code();
-    assert_eq!(events, vec![Event::SettlementFailed { listing: auction, code }]);
-    assert_eq!(listing(&c, &auction).status, Status::Unsettled { code });
-    assert_eq!(c.balance(&c.who(130), "CNY"), 1_000_000 - 500, "the bid stays held");
+    assert!(events.contains(&Event::AuctionUnsold { listing: auction, seller: c.who(C) }), "{events:?}");
+    assert_eq!(c.balance(&c.who(2), "CNY"), 1_000_000, "the bid is refunded");
+    assert_eq!(agreement(&c, &track).locked.len(), 1, "only the sale's lock is left");
+    c.run(C, vec![mk(MarketAction::ListingCancel { listing: sale })]).expect("withdrawn");
+    assert!(agreement(&c, &track).locked.is_empty());
     check_escrow(&c);
-    assert_eq!(c.run(131, vec![mk(MarketAction::AuctionSettle { listing: auction })]), Err(Reject::TooManyHolders));
-    // One holder gives its share to another; now there is room, and anyone can settle.
-    let keeper = holders[1];
-    c.run(holders[2], vec![Action::Agreement(AgreementAction::ShareTransfer {
-        agreement: track, to: c.who(keeper), share_ppm: 7_000, until_ms: None,
-    })])
-    .expect("given");
-    let events = c.run(131, vec![mk(MarketAction::AuctionSettle { listing: auction })]).expect("settled");
-    assert!(matches!(events.last(), Some(Event::AuctionSettled { price: 500, .. })));
-    assert_eq!(c.balance(&c.who(holders[0]), "CNY"), 500);
+}
+
+#[test]
+fn a_block_settles_at_most_its_share_of_a_crowded_second_and_the_next_block_the_rest() {
+    let mut c = chain(8);
+    asset(&mut c, BANK, "CNY", true);
+    mint(&mut c, BANK, "CNY", 2, 1_000_000);
+    mint(&mut c, BANK, "CNY", BANK, 1_000_000);
+    let ends_at_ms = c.time_ms + 5_000;
+    let total = accord_market::state::SETTLEMENTS_PER_BLOCK_MAX + 30;
+    let mut listings = Vec::new();
+    for chunk in (0..total).collect::<Vec<_>>().chunks(16) {
+        let actions = chunk
+            .iter()
+            .map(|_| mk(MarketAction::AuctionCreate {
+                item: Item::Asset { symbol: "CNY".into(), amount: 1 },
+                price_symbol: "CNY".into(), reserve: 1, min_increment: 1, ends_at_ms, extension_ms: 0,
+            }))
+            .collect();
+        listings.extend(c.run(BANK, actions).expect("listed").iter().filter_map(|e| match e {
+            Event::ListingCreated { listing, .. } => Some(*listing),
+            _ => None,
+        }));
+    }
+    assert_eq!(listings.len(), total);
+    c.run(2, vec![mk(MarketAction::AuctionBid { listing: listings[total - 1], amount: 7 })]).expect("bid on the last");
+    c.time_ms = ends_at_ms + 1_000;
+    let first = c.empty_block();
+    assert_eq!(first.len(), accord_market::state::SETTLEMENTS_PER_BLOCK_MAX);
+    check_escrow(&c);
+    let second = c.empty_block();
+    assert_eq!(second.len(), 30);
+    assert!(matches!(second.last(), Some(Event::AuctionSettled { price: 7, .. })), "{:?}", second.last());
+    assert!(c.empty_block().is_empty());
+    assert!(c.state.entries.keys().all(|k| k.0[0] != accord_market::state::DUE_INDEX && k.0[0] != accord_market::state::DUE_SLOT));
     check_escrow(&c);
 }
 
@@ -380,4 +489,25 @@ fn several_bids_in_one_block_refund_each_other_and_extend_the_end_once_per_bid()
     c.time_ms = start + 13_000;
     let events = c.empty_block();
     assert!(matches!(events.last(), Some(Event::AuctionSettled { price: 210, .. })), "{events:?}");
+}
+
+#[test]
+fn a_bid_in_the_block_that_creates_the_auction_is_declared_and_extends_it() {
+    let mut c = chain(8);
+    let track = setup(&mut c);
+    let ends_at_ms = c.time_ms + 3_000;
+    let create = c.sign(C, vec![mk(MarketAction::AuctionCreate {
+        item: Item::Share { agreement: track, share_ppm: 1_000, period_ms: None },
+        price_symbol: "CNY".into(), reserve: 10, min_increment: 1, ends_at_ms, extension_ms: 60_000,
+    })]);
+    // The listing's address follows from the creating transaction's hash.
+    let mut seed = b"accord/listing".to_vec();
+    seed.extend_from_slice(&create.hash.0);
+    seed.extend_from_slice(&0u32.to_be_bytes());
+    let listing_address = Address(accord_types::sha256(&seed));
+    let bid = c.sign(2, vec![mk(MarketAction::AuctionBid { listing: listing_address, amount: 10 })]);
+    let results = c.run_block(vec![create, bid]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(listing(&c, &listing_address).ends_at_ms(), Some(c.time_ms + 60_000));
+    check_escrow(&c);
 }
