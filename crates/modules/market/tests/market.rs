@@ -411,6 +411,8 @@ fn a_share_of_an_agreement_that_expired_is_not_sold() {
     c.time_ms = expires_at_ms;
     assert_eq!(c.run(2, vec![mk(MarketAction::AuctionBid { listing: auction, amount: 200 })]), Err(Reject::AgreementExpired));
     assert_eq!(c.run(2, vec![mk(MarketAction::SaleBuy { listing: sale })]), Err(Reject::AgreementExpired));
+    let pay = Action::Agreement(AgreementAction::AgreementPay { agreement: track, amount: 5 });
+    assert_eq!(c.run(2, vec![pay]), Err(Reject::AgreementExpired), "an expired agreement takes no income");
     c.time_ms = ends_at_ms + 1_000;
     let events = c.empty_block();
     assert!(events.contains(&Event::AuctionUnsold { listing: auction, seller: c.who(C) }), "{events:?}");
