@@ -67,6 +67,9 @@ enum Command {
     Dev(run::DevArgs),
     /// Run a node from an existing home.
     Node(run::NodeArgs),
+    /// Set up a network of validators on this machine.
+    #[command(subcommand)]
+    Testnet(TestnetCommand),
     /// Manage keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -82,6 +85,56 @@ enum Command {
     /// Measure the node.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum TestnetCommand {
+    /// Write keys, one genesis and one config per validator into DIR/node0, DIR/node1, …;
+    /// then run each with `accord --home DIR/nodeK node`.
+    Init {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "accord-testnet")]
+        chain_id: String,
+        /// Ports from here up: node K gets API base+2K and p2p base+2K+1 (default: free
+        /// ports picked now).
+        #[arg(long)]
+        base_port: Option<u16>,
+    },
+}
+
+fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
+    let TestnetCommand::Init { validators, out, chain_id, base_port } = command;
+    if validators == 0 {
+        return Err(anyhow!("--validators must be at least 1"));
+    }
+    let ports: Vec<(u16, u16)> = match base_port {
+        Some(base) => (0..validators)
+            .map(|k| {
+                let api = u16::try_from(usize::from(base) + 2 * k).map_err(|_| anyhow!("--base-port too high for {validators} nodes"))?;
+                Ok((api, api.checked_add(1).ok_or_else(|| anyhow!("--base-port too high"))?))
+            })
+            .collect::<Result<_>>()?,
+        None => {
+            // Hold every listener until all are picked, so no port is handed out twice.
+            let listeners = (0..2 * validators)
+                .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            let picked: Vec<u16> = listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<std::io::Result<_>>()?;
+            picked.chunks(2).map(|c| (c[0], c[1])).collect()
+        }
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let homes = accord_node::config::Home::init_testnet(&out, &chain_id, &ports, now)?;
+    let nodes: Vec<Value> = homes
+        .iter()
+        .zip(&ports)
+        .map(|(h, (api, p2p))| json!({ "home": h, "api": format!("http://127.0.0.1:{api}"), "p2p": format!("127.0.0.1:{p2p}") }))
+        .collect();
+    print(global, &json!({ "chain_id": chain_id, "validators": validators, "nodes": nodes }));
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -295,6 +348,7 @@ fn main() {
         Command::Dev(args) => run::dev(&global, args),
         Command::Node(args) => run::node(&global, args),
         Command::Keys(c) => keys(&global, c),
+        Command::Testnet(c) => testnet(&global, c),
         command => tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(
             |rt| {
                 rt.block_on(async {

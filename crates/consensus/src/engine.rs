@@ -17,7 +17,7 @@ use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
 use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{ed25519, ChaCha20Poly1305, Digested, Sha256, Signer as _};
 use commonware_p2p::authenticated::lookup;
-use commonware_p2p::{Address, AddressableManager as _};
+use commonware_p2p::{Address, AddressableManager as _, Receiver as _, Recipients, Sender as _};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
 use commonware_runtime::{tokio as cw, Handle, Quota, Spawner as _, Supervisor as _};
@@ -78,6 +78,15 @@ impl Reporter for Forward {
     }
 }
 
+/// Transactions exchanged between validators, so that every proposer has them: each
+/// message is an encoded [`accord_types::BlockBody`] (a counted list of signed transactions).
+pub struct Gossip {
+    /// Batches to send to every other validator.
+    pub out: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
+    /// Batches other validators sent.
+    pub incoming: futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
 /// Read access to finalized blocks and certificates, for the API.
 pub type Chain = Mailbox<Scheme, Standard<Block>>;
 
@@ -121,7 +130,7 @@ pub async fn start(
     context: cw::Context,
     config: Config,
     host: Arc<dyn Host>,
-) -> Result<(Chain, futures::channel::mpsc::UnboundedReceiver<Finalized>, Handle<()>), String> {
+) -> Result<(Chain, futures::channel::mpsc::UnboundedReceiver<Finalized>, Gossip, Handle<()>), String> {
     let me = config.key.public_key();
     let participants: Set<ed25519::PublicKey> = config
         .validators
@@ -164,7 +173,22 @@ pub async fn start(
     let resolver_net = network.register(2, quota());
     let broadcast_net = network.register(3, quota());
     let backfill_net = network.register(4, quota());
+    let (mut gossip_sender, mut gossip_receiver) = network.register(5, quota());
     let network_handle = network.start();
+    let (gossip_out, mut gossip_out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+    let (gossip_in_tx, gossip_in) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+    let gossip_send = context.child("gossip_send").spawn(move |_| async move {
+        while let Some(batch) = futures::StreamExt::next(&mut gossip_out_rx).await {
+            let _ = gossip_sender.send(Recipients::All, commonware_runtime::IoBuf::from(batch), false);
+        }
+    });
+    let gossip_recv = context.child("gossip_recv").spawn(move |_| async move {
+        while let Ok((_peer, message)) = gossip_receiver.recv().await {
+            if gossip_in_tx.unbounded_send(message.as_ref().to_vec()).is_err() {
+                break;
+            }
+        }
+    });
 
     let mut consensus_namespace = config.namespace.clone();
     consensus_namespace.extend_from_slice(b"/consensus");
@@ -271,6 +295,8 @@ pub async fn start(
     let engine_handle = engine.start(votes, certificates, resolver_net);
     let all = context.child("consensus").spawn(move |_| async move {
         let _ = futures::future::select_all([network_handle, broadcast_handle, marshal_handle, engine_handle]).await;
+        gossip_send.abort();
+        gossip_recv.abort();
     });
-    Ok((chain, receiver, all))
+    Ok((chain, receiver, Gossip { out: gossip_out, incoming: gossip_in }, all))
 }

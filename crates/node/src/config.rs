@@ -175,6 +175,46 @@ impl Home {
         let config = NodeConfig { api_address: api, p2p_address: p2p, ..NodeConfig::default() };
         Self::write_json(&self.config(), &config)
     }
+
+    /// Write the homes of an `n`-validator network on this machine into `out/node0..n-1`:
+    /// one key each, one shared genesis, one config each with the given ports
+    /// (`ports[k] = (api, p2p)`).
+    pub fn init_testnet(
+        out: &Path,
+        chain_id: &str,
+        ports: &[(u16, u16)],
+        now_ms: u64,
+    ) -> Result<Vec<PathBuf>, ConfigError> {
+        if ports.is_empty() {
+            return Err(ConfigError::Invalid("a network needs at least one validator".into()));
+        }
+        if out.join("node0").exists() {
+            return Err(file_error(&out.join("node0"), "exists already; choose another --out or remove it"));
+        }
+        let keys: Vec<ed25519::PrivateKey> = ports.iter().map(|_| ed25519::PrivateKey::random(&mut rand::rng())).collect();
+        let localhost = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        let genesis = Genesis {
+            chain_id: chain_id.to_string(),
+            genesis_time_ms: now_ms,
+            validators: keys
+                .iter()
+                .zip(ports)
+                .map(|(k, (_, p2p))| GenesisValidator { public_key: public_key_hex(&k.public_key()), p2p_address: localhost(*p2p) })
+                .collect(),
+        };
+        genesis.validate()?;
+        let mut homes = Vec::new();
+        for (i, (key, (api, p2p))) in keys.iter().zip(ports).enumerate() {
+            let home = Home::new(out.join(format!("node{i}")));
+            std::fs::create_dir_all(&home.dir).map_err(|e| file_error(&home.dir, e))?;
+            home.write_validator_key(key)?;
+            Self::write_json(&home.genesis(), &genesis)?;
+            let config = NodeConfig { api_address: localhost(*api), p2p_address: localhost(*p2p), ..NodeConfig::default() };
+            Self::write_json(&home.config(), &config)?;
+            homes.push(home.dir);
+        }
+        Ok(homes)
+    }
 }
 
 use commonware_math::algebra::Random as _;

@@ -81,6 +81,8 @@ pub struct Node {
     runtime_metrics: OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
     executed_time_ms: AtomicU64,
     strategy: commonware_parallel::Rayon,
+    /// Sends admitted transactions to the other validators.
+    gossip: OnceLock<futures::channel::mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 /// Where a transaction is.
@@ -162,8 +164,34 @@ impl Node {
         })
     }
 
-    /// Admit transactions: stateless checks, batched signature check, nonce order, queue.
+    /// Admit transactions: stateless checks, batched signature check, nonce order, queue;
+    /// then pass the admitted ones to the other validators, so whoever proposes next has them.
     pub async fn submit(self: &Arc<Self>, txs: Vec<SignedTx>) -> Vec<Result<TxHash, Reject>> {
+        let results = self.admit(txs.clone()).await;
+        if let Some(gossip) = self.gossip.get() {
+            let admitted: Vec<SignedTx> =
+                txs.into_iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(t, _)| t).collect();
+            if !admitted.is_empty() && self.validators.len() > 1 {
+                let mut w = accord_types::Writer::new();
+                accord_types::BlockBody { txs: admitted }.encode_into(&mut w);
+                let _ = gossip.unbounded_send(w.finish());
+            }
+        }
+        results
+    }
+
+    /// Admit a batch another validator passed on (not passed on again).
+    async fn admit_gossiped(self: &Arc<Self>, bytes: &[u8]) {
+        let mut r = accord_types::Reader::new(bytes);
+        match accord_types::BlockBody::decode_from(&mut r) {
+            Ok(body) if r.remaining() == 0 => {
+                self.admit(body.txs).await;
+            }
+            _ => tracing::warn!(bytes = bytes.len(), "a peer sent transactions that do not decode; ignored"),
+        }
+    }
+
+    async fn admit(self: &Arc<Self>, txs: Vec<SignedTx>) -> Vec<Result<TxHash, Reject>> {
         let node = self.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let verdicts = accord_types::tx::verify_signatures(&txs, &node.strategy);
@@ -410,6 +438,7 @@ pub async fn start(
         runtime_metrics: OnceLock::new(),
         executed_time_ms: AtomicU64::new(0),
         strategy,
+        gossip: OnceLock::new(),
         config: config.clone(),
         genesis: genesis.clone(),
     });
@@ -427,8 +456,16 @@ pub async fn start(
         genesis: genesis_block(&genesis),
     };
     let host: Arc<dyn Host> = Arc::new(NodeHost(node.clone()));
-    let (chain, mut finalized, handle) = accord_consensus::start(context, consensus_config, host).await?;
+    let (chain, mut finalized, gossip, handle) = accord_consensus::start(context, consensus_config, host).await?;
     let _ = node.chain.set(chain);
+    let _ = node.gossip.set(gossip.out);
+    let gossip_node = node.clone();
+    let mut incoming = gossip.incoming;
+    tokio::spawn(async move {
+        while let Some(bytes) = incoming.next().await {
+            gossip_node.admit_gossiped(&bytes).await;
+        }
+    });
     let executor_node = node.clone();
     let executor = tokio::spawn(async move {
         while let Some(Finalized { block, ack }) = finalized.next().await {
