@@ -30,6 +30,10 @@ pub enum BenchCommand {
         /// Pace submissions to this many per second (default: as fast as accepted).
         #[arg(long)]
         rate: Option<u64>,
+        /// Spread the load over these nodes' APIs (comma-separated URLs); each account always
+        /// submits to the same node, so its nonces arrive in order. Default: --node.
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
     },
     /// Income payments to one agreement with many share holders, each split in its transaction.
     Income {
@@ -179,7 +183,8 @@ impl Setup {
 
 /// Submit pre-signed `load` in batches (paced to `rate` if given) and time each
 /// transaction from submission to its block being executed.
-async fn measure(client: &Client, load: &[SignedTx], batch: usize, rate: Option<u64>) -> Result<Stats> {
+async fn measure(clients: &[Client], load: &[SignedTx], batch: usize, rate: Option<u64>) -> Result<Stats> {
+    let client = clients.first().ok_or_else(|| anyhow!("no node to submit to"))?;
     let start_height = client.status().await?["height"].as_u64().unwrap_or(0);
     eprintln!("bench: submitting");
     let started = Instant::now();
@@ -191,12 +196,22 @@ async fn measure(client: &Client, load: &[SignedTx], batch: usize, rate: Option<
             tokio::time::sleep_until(due.into()).await;
         }
         let now = Instant::now();
-        for (j, r) in client.submit_batch(chunk).await?.into_iter().enumerate() {
-            match r {
-                Ok(hash) => {
-                    submitted_at.insert(hash, now);
+        // Each signer always goes to the same node.
+        let mut parts: Vec<Vec<SignedTx>> = vec![Vec::new(); clients.len()];
+        for tx in chunk {
+            parts[tx.tx.signer.0[0] as usize % clients.len()].push(tx.clone());
+        }
+        let sends = clients.iter().zip(&parts).filter(|(_, p)| !p.is_empty()).map(|(c, p)| async move {
+            (p, c.submit_batch(p).await)
+        });
+        for (part, results) in futures::future::join_all(sends).await {
+            for (tx, r) in part.iter().zip(results?) {
+                match r {
+                    Ok(hash) => {
+                        submitted_at.insert(hash, now);
+                    }
+                    Err(e) => return Err(anyhow!("transaction {} refused: {} ({})", tx.hash, e.name, e.message)),
                 }
-                Err(e) => return Err(anyhow!("transaction {} refused: {} ({})", chunk[j].hash, e.name, e.message)),
             }
         }
     }
@@ -247,14 +262,23 @@ fn report(global: &Global, what: &str, stats: &Stats, expected: usize, extra: Va
 
 pub async fn run(global: &Global, command: BenchCommand) -> Result<()> {
     match command {
-        BenchCommand::Transfers { accounts, txs, batch, rate } => transfers(global, accounts, txs, batch, rate).await,
+        BenchCommand::Transfers { accounts, txs, batch, rate, nodes } => {
+            transfers(global, accounts, txs, batch, rate, &nodes).await
+        }
         BenchCommand::Income { holders, payers, payments, batch, rate } => {
             income(global, holders, payers, payments, batch, rate).await
         }
     }
 }
 
-async fn transfers(global: &Global, accounts: usize, txs: usize, batch: usize, rate: Option<u64>) -> Result<()> {
+async fn transfers(
+    global: &Global,
+    accounts: usize,
+    txs: usize,
+    batch: usize,
+    rate: Option<u64>,
+    nodes: &[String],
+) -> Result<()> {
     if accounts < 2 || txs == 0 || batch == 0 {
         return Err(anyhow!("need at least 2 accounts, 1 transaction and a batch of 1"));
     }
@@ -279,8 +303,12 @@ async fn transfers(global: &Global, accounts: usize, txs: usize, batch: usize, r
         })
         .collect();
     let load = sign_all(work);
-    let stats = measure(&setup.client, &load, batch, rate).await?;
-    report(global, "transfers", &stats, txs, json!({ "accounts": accounts }))
+    let clients: Vec<Client> = match nodes {
+        [] => vec![setup.client.clone()],
+        urls => urls.iter().map(|u| Client::new(u)).collect(),
+    };
+    let stats = measure(&clients, &load, batch, rate).await?;
+    report(global, "transfers", &stats, txs, json!({ "accounts": accounts, "nodes": clients.len() }))
 }
 
 async fn income(
@@ -342,7 +370,7 @@ async fn income(
         })
         .collect();
     let load = sign_all(work);
-    let stats = measure(&setup.client, &load, batch, rate).await?;
+    let stats = measure(std::slice::from_ref(&setup.client), &load, batch, rate).await?;
     // The split is exact: the holders together received every unit paid.
     let mut received: u128 = 0;
     for k in &holder_keys {
