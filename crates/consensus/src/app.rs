@@ -1,9 +1,10 @@
 //! The application consensus drives: build a block from the mempool, verify a peer's block.
 //!
 //! Execution is deferred by one block (see `accord_types::Header`): a proposal carries the
-//! state root after its parent, so proposing and verifying wait until the parent is
-//! finalized and executed. The [`Host`] (the node) provides that root, the transactions and
-//! the stateless checks.
+//! state root after its parent. The parent need not be final: the [`Host`] (the node)
+//! executes not-yet-final ancestors speculatively, so a notarized parent that never gets its
+//! own finalization cannot stall the chain. The host also provides the transactions and the
+//! stateless checks.
 
 use crate::block::Block;
 use accord_types::{BlockBody, Header, SignedTx};
@@ -24,9 +25,14 @@ pub const TIMESTAMP_DRIFT_MAX: Duration = Duration::from_secs(10);
 
 /// What consensus needs from the node.
 pub trait Host: Send + Sync + 'static {
-    /// The state root after the finalized block `(height, digest)` was executed. Waits until it
-    /// is; returns `None` if another block was finalized at that height.
-    fn root_after(&self, height: u64, digest: [u8; 32]) -> BoxFuture<'static, Option<[u8; 32]>>;
+    /// The height of the last block executed and final here.
+    fn executed_height(&self) -> u64;
+    /// Wait until the final block at `height` is executed here.
+    fn wait_executed(&self, height: u64) -> BoxFuture<'static, ()>;
+    /// The state root after `chain[0]`, given its ancestors newest first down to one at or
+    /// below the executed height; blocks not final yet are executed speculatively. `None`
+    /// if the chain does not lead to the executed block (a losing fork) or cannot run.
+    fn root_after(&self, chain: Vec<Block>) -> BoxFuture<'static, Option<[u8; 32]>>;
     /// Transactions for a block on top of `parent_height`. May wait a while for some to arrive;
     /// must be cancellation-safe (a dropped call loses nothing).
     fn take_txs(&self, parent_height: u64) -> BoxFuture<'static, Vec<SignedTx>>;
@@ -34,6 +40,24 @@ pub trait Host: Send + Sync + 'static {
     /// chain id, bounds). Must be deterministic.
     fn check_txs(&self, txs: &[SignedTx]) -> bool;
 }
+
+/// `first` and its ancestors from `rest` (newest first) down to the executed height. Far
+/// behind, waits for finalization to catch up to [`SPECULATION_DEPTH_MAX`] first.
+async fn chain_to_executed(host: &dyn Host, first: Block, rest: &mut (impl Ancestry<Block> + 'static)) -> Option<Vec<Block>> {
+    let depth = first.header.height.saturating_sub(host.executed_height());
+    if depth > SPECULATION_DEPTH_MAX {
+        host.wait_executed(first.header.height - SPECULATION_DEPTH_MAX).await;
+    }
+    let executed = host.executed_height();
+    let mut chain = vec![first];
+    while chain.last()?.header.height > executed {
+        chain.push(rest.next().await?.inner().clone());
+    }
+    Some(chain)
+}
+
+/// How many blocks past the executed one proposals and verifications execute speculatively.
+pub const SPECULATION_DEPTH_MAX: u64 = 32;
 
 /// The [`Application`] handed to marshal's `Inline` wrapper.
 #[derive(Clone)]
@@ -60,11 +84,12 @@ impl<E: Clock + Send + 'static> Application<E> for App {
     async fn propose(
         &mut self,
         context: (E, Self::Context),
-        ancestry: impl Ancestry<Self::Block>,
+        mut ancestry: impl Ancestry<Self::Block>,
         _input: (),
     ) -> Option<Digested<Self::Block>> {
-        let parent = ancestry.peek()?.inner().clone();
-        let root = self.host.root_after(parent.header.height, parent.digest32()).await?;
+        let parent = ancestry.next().await?.inner().clone();
+        let chain = chain_to_executed(self.host.as_ref(), parent.clone(), &mut ancestry).await?;
+        let root = self.host.root_after(chain).await?;
         let txs = self.host.take_txs(parent.header.height).await;
         let now = millis(context.0.current());
         let header = Header {
@@ -95,7 +120,10 @@ impl<E: Clock + Send + 'static> Application<E> for App {
         if !self.host.check_txs(&block.body.txs) {
             return false;
         }
-        match self.host.root_after(parent.header.height, parent.digest32()).await {
+        let Some(chain) = chain_to_executed(self.host.as_ref(), parent.clone(), &mut ancestry).await else {
+            return false;
+        };
+        match self.host.root_after(chain).await {
             Some(root) => root == h.state_root,
             None => false,
         }

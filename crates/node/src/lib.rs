@@ -83,7 +83,28 @@ pub struct Node {
     strategy: commonware_parallel::Rayon,
     /// Sends admitted transactions to the other validators.
     gossip: OnceLock<futures::channel::mpsc::UnboundedSender<Vec<u8>>>,
+    /// Blocks executed but not final yet (and the last ones made final), by digest.
+    executions: Mutex<HashMap<[u8; 32], Arc<Execution>>>,
+    /// One block executes at a time, speculative or final, so none executes twice.
+    exec_lock: tokio::sync::Mutex<()>,
 }
+
+/// One block executed on its parent's state, before or after consensus finalized it.
+struct Execution {
+    height: u64,
+    /// Its writes merkleized on the parent's state (`None`: it changed nothing).
+    staged: Option<accord_state::Staged>,
+    /// The state after it, for its children to read: its own staged writes, or the nearest
+    /// staged ancestor's (`None`: the committed state).
+    after: Option<accord_state::Staged>,
+    root: [u8; 32],
+    record: BlockRecord,
+    committed: u64,
+}
+
+/// How many blocks beyond the executed one a node executes speculatively; further behind,
+/// it waits for finalization to catch up first.
+pub const SPECULATION_DEPTH_MAX: u64 = 32;
 
 /// Where a transaction is.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -252,21 +273,31 @@ impl Node {
             .collect())
     }
 
-    /// Execute one finalized block and make its effects durable. Errors are fatal.
-    async fn apply_finalized(&self, block: &Block) -> Result<(), String> {
+    /// Execute `block` on its parent's state: the committed state if the parent is the
+    /// executed block, else the parent's own (speculative) execution. Memoized by digest.
+    /// `Ok(None)`: the parent is neither (unknown here, or on a losing fork). The caller
+    /// holds `exec_lock`.
+    async fn execute_block(&self, block: &Block) -> Result<Option<Arc<Execution>>, String> {
+        let digest = block.digest32();
+        if let Some(e) = self.executions.lock().unwrap_or_else(|p| p.into_inner()).get(&digest) {
+            return Ok(Some(e.clone()));
+        }
         let header = &block.header;
-        let mut ledger = self.ledger.write().await;
-        if header.height <= ledger.executed.height {
-            return Ok(());
-        }
-        if header.height != ledger.executed.height + 1 {
-            return Err(format!("block {} arrived after {}", header.height, ledger.executed.height));
-        }
+        let ledger = self.ledger.read().await;
+        let (base, base_root) = if header.parent == ledger.executed.digest && header.height == ledger.executed.height + 1 {
+            (None, ledger.executed.root)
+        } else {
+            let parent = self.executions.lock().unwrap_or_else(|p| p.into_inner()).get(&header.parent).cloned();
+            match parent {
+                Some(p) if p.height + 1 == header.height => (p.after.clone(), p.root),
+                _ => return Ok(None),
+            }
+        };
         let txs = &block.body.txs;
         let info = BlockInfo { height: header.height, timestamp_ms: header.timestamp_ms };
         let keys = self.exec.read_keys(info, txs);
         let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.digest()).collect();
-        let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
+        let values = ledger.state.get_many_at(base.as_ref(), &digests).await.map_err(|e| e.to_string())?;
         let mut snapshot: Snapshot = keys.into_iter().zip(values).collect();
         let mut rounds = 0;
         let mut plan = accord_exec::ReadPlan::default();
@@ -280,7 +311,7 @@ impl Node {
                 return Err(format!("block {}: reads did not settle after {rounds} rounds", header.height));
             }
             let digests: Vec<[u8; 32]> = more.iter().map(|k| k.digest()).collect();
-            let values = ledger.state.get_many(&digests).await.map_err(|e| e.to_string())?;
+            let values = ledger.state.get_many_at(base.as_ref(), &digests).await.map_err(|e| e.to_string())?;
             snapshot.extend(more.into_iter().zip(values));
         }
         // Signatures were checked before the block could be finalized (admission or verify).
@@ -301,19 +332,52 @@ impl Node {
                 error: r.result.as_ref().err().map(|e| RejectInfo::from(*e)),
             })
             .collect();
-        let changed = !outcome.writes.is_empty();
-        let record = BlockRecord { receipts, events: outcome.events };
-        self.receipts.append(header.height, block.digest32(), changed, &record)?;
-        let executed = Executed { height: header.height, digest: block.digest32(), root: ledger.executed.root };
-        let root = if changed {
+        let committed = outcome.receipts.iter().filter(|r| r.result.is_ok()).count() as u64;
+        let staged = if outcome.writes.is_empty() {
+            // Nothing changed: the root stays, and an idle chain does not grow the store.
+            None
+        } else {
             let writes: Vec<([u8; 32], Option<Vec<u8>>)> =
                 outcome.writes.into_iter().map(|(k, v)| (k.digest(), v)).collect();
-            ledger.state.apply(writes, executed.encode()).await.map_err(|e| e.to_string())?
-        } else {
-            // Nothing changed: the root stays, and an idle chain does not grow the store.
-            ledger.executed.root
+            let metadata = Executed { height: header.height, digest, root: [0; 32] }.encode();
+            Some(ledger.state.stage(base.as_ref(), writes, metadata).await.map_err(|e| e.to_string())?)
         };
-        let executed = Executed { root, ..executed };
+        drop(ledger);
+        let root = staged.as_ref().map_or(base_root, |s| s.root());
+        let after = staged.clone().or(base);
+        let record = BlockRecord { receipts, events: outcome.events };
+        let execution = Arc::new(Execution { height: header.height, staged, after, root, record, committed });
+        self.executions.lock().unwrap_or_else(|p| p.into_inner()).insert(digest, execution.clone());
+        Ok(Some(execution))
+    }
+
+    /// Make one finalized block's effects durable (executing it first unless it was already,
+    /// speculatively). Errors are fatal.
+    async fn apply_finalized(&self, block: &Block) -> Result<(), String> {
+        let _one_at_a_time = self.exec_lock.lock().await;
+        let header = &block.header;
+        let executed = self.executed();
+        if header.height <= executed.height {
+            return Ok(());
+        }
+        if header.height != executed.height + 1 {
+            return Err(format!("block {} arrived after {}", header.height, executed.height));
+        }
+        let execution = self
+            .execute_block(block)
+            .await?
+            .ok_or_else(|| format!("finalized block {} does not extend the executed block", header.height))?;
+        let changed = execution.staged.is_some();
+        self.receipts.append(header.height, block.digest32(), changed, &execution.record)?;
+        let mut ledger = self.ledger.write().await;
+        let root = match &execution.staged {
+            Some(staged) => ledger.state.commit_staged(staged.clone()).await.map_err(|e| e.to_string())?,
+            None => ledger.executed.root,
+        };
+        if root != execution.root {
+            return Err(format!("block {}: committed root differs from the executed one", header.height));
+        }
+        let executed = Executed { height: header.height, digest: block.digest32(), root };
         ledger.executed = executed;
         drop(ledger);
         {
@@ -323,11 +387,13 @@ impl Node {
                 recent.pop_first();
             }
         }
-        let committed = outcome.receipts.iter().filter(|r| r.result.is_ok()).count() as u64;
-        self.counters.txs_committed.fetch_add(committed, Ordering::Relaxed);
-        self.counters.txs_rejected.fetch_add(outcome.receipts.len() as u64 - committed, Ordering::Relaxed);
+        // What is final now, or lost to a fork, is not needed any more.
+        self.executions.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, e| e.height > executed.height);
+        let total = execution.record.receipts.len() as u64;
+        self.counters.txs_committed.fetch_add(execution.committed, Ordering::Relaxed);
+        self.counters.txs_rejected.fetch_add(total - execution.committed, Ordering::Relaxed);
         self.counters.blocks_executed.fetch_add(1, Ordering::Relaxed);
-        let hashes: Vec<TxHash> = txs.iter().map(|t| t.hash).collect();
+        let hashes: Vec<TxHash> = block.body.txs.iter().map(|t| t.hash).collect();
         self.mempool.finalized(header.height, &hashes);
         self.executed_time_ms.store(header.timestamp_ms, Ordering::Relaxed);
         self.executed_tx.send_replace(executed);
@@ -339,16 +405,44 @@ impl Node {
 struct NodeHost(Arc<Node>);
 
 impl Host for NodeHost {
-    fn root_after(&self, height: u64, digest: [u8; 32]) -> BoxFuture<'static, Option<[u8; 32]>> {
+    fn executed_height(&self) -> u64 {
+        self.0.executed().height
+    }
+
+    fn wait_executed(&self, height: u64) -> BoxFuture<'static, ()> {
         let node = self.0.clone();
         Box::pin(async move {
             let mut rx = node.executed_tx.subscribe();
-            rx.wait_for(|e| e.height >= height).await.ok()?;
-            let recent = node.recent.lock().unwrap_or_else(|p| p.into_inner());
-            match recent.get(&height) {
-                Some((d, root)) if *d == digest => Some(*root),
-                _ => None,
+            let _ = rx.wait_for(|e| e.height >= height).await;
+        })
+    }
+
+    fn root_after(&self, chain: Vec<Block>) -> BoxFuture<'static, Option<[u8; 32]>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            let _one_at_a_time = node.exec_lock.lock().await;
+            let target = chain.first()?;
+            let executed = node.executed();
+            if target.header.height <= executed.height {
+                let recent = node.recent.lock().unwrap_or_else(|p| p.into_inner());
+                return match recent.get(&target.header.height) {
+                    Some((d, root)) if *d == target.digest32() => Some(*root),
+                    _ => None,
+                };
             }
+            // Execute, oldest first, whatever is not final yet: a notarized parent that never
+            // gets its own finalization must not stop the next proposal.
+            for block in chain.iter().rev().filter(|b| b.header.height > executed.height) {
+                match node.execute_block(block).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tracing::warn!(height = block.header.height, error = %e, "speculative execution failed");
+                        return None;
+                    }
+                }
+            }
+            node.executions.lock().unwrap_or_else(|p| p.into_inner()).get(&target.digest32()).map(|e| e.root)
         })
     }
 
@@ -439,6 +533,8 @@ pub async fn start(
         executed_time_ms: AtomicU64::new(0),
         strategy,
         gossip: OnceLock::new(),
+        executions: Mutex::new(HashMap::new()),
+        exec_lock: tokio::sync::Mutex::new(()),
         config: config.clone(),
         genesis: genesis.clone(),
     });

@@ -34,6 +34,13 @@ const CHUNK: usize = 32;
 type Family = mmr::Family;
 type ValueEncoding = VariableEncoding<Vec<u8>>;
 type StateDb = Db<Family, cw::Context, Digest, Vec<u8>, Sha256, EightCap, CHUNK, Sequential>;
+type Merkleized = commonware_storage::qmdb::current::batch::MerkleizedBatch<
+    Family,
+    Digest,
+    commonware_storage::qmdb::any::ordered::Update<Digest, ValueEncoding>,
+    CHUNK,
+    Sequential,
+>;
 type PresentProof = KeyValueProof<Family, Digest, Digest, CHUNK>;
 type AbsentProof = ExclusionProof<Family, Digest, ValueEncoding, Digest, CHUNK>;
 
@@ -100,6 +107,20 @@ fn config(prefix: &str) -> VariableConfig<EightCap, ((), (RangeCfg<usize>, ())),
     }
 }
 
+/// A block's writes merkleized on top of the committed state or of another staged block,
+/// not applied yet: what a block's state would be, before consensus has finalized it.
+#[derive(Clone)]
+pub struct Staged {
+    batch: std::sync::Arc<Merkleized>,
+}
+
+impl Staged {
+    /// The root the state would have.
+    pub fn root(&self) -> Root {
+        self.batch.root().0
+    }
+}
+
 /// The authenticated store.
 pub struct State {
     db: Option<StateDb>,
@@ -136,6 +157,53 @@ impl State {
         let digests: Vec<Digest> = keys.iter().map(|k| Digest(*k)).collect();
         let refs: Vec<&Digest> = digests.iter().collect();
         self.db()?.get_many(&refs).await.map_err(storage)
+    }
+
+    /// Values of `keys` as of `at` (a staged block, read through its staged ancestors), or
+    /// of the committed state.
+    pub async fn get_many_at(&self, at: Option<&Staged>, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
+        let Some(at) = at else { return self.get_many(keys).await };
+        let digests: Vec<Digest> = keys.iter().map(|k| Digest(*k)).collect();
+        let refs: Vec<&Digest> = digests.iter().collect();
+        at.batch.get_many(&refs, self.db()?).await.map_err(storage)
+    }
+
+    /// Merkleize one block's writes with its metadata on top of `parent` (or the committed
+    /// state) without applying them. Fails if `parent`'s chain no longer leads to the
+    /// committed state (a fork that lost).
+    pub async fn stage(&self, parent: Option<&Staged>, writes: Vec<(Key, Option<Vec<u8>>)>, metadata: Vec<u8>) -> Result<Staged> {
+        for (_, value) in &writes {
+            if let Some(v) = value {
+                if v.len() > VALUE_BYTES_MAX {
+                    return Err(Error::ValueTooLarge { len: v.len() });
+                }
+            }
+        }
+        let db = self.db()?;
+        let mut batch = match parent {
+            Some(p) => p.batch.new_batch::<Sha256>(),
+            None => db.new_batch(),
+        };
+        for (key, value) in writes {
+            batch = batch.write(Digest(key), value);
+        }
+        let batch = batch.merkleize(db, Some(metadata), &mut Proportional).await.map_err(storage)?;
+        Ok(Staged { batch })
+    }
+
+    /// Apply a staged block (its staged parent, if any, applied before) and make it durable.
+    /// On error the store is closed; the state on disk is the last committed one.
+    pub async fn commit_staged(&mut self, staged: Staged) -> Result<Root> {
+        let db = self.db.take().ok_or(Error::Closed)?;
+        if let Err(e) = db.validate_batch(&staged.batch) {
+            self.db = Some(db);
+            return Err(storage(e));
+        }
+        let db = db.apply_batch(staged.batch).await.map_err(storage)?;
+        let db = db.commit().await.map_err(storage)?;
+        let root = db.root().0;
+        self.db = Some(db);
+        Ok(root)
     }
 
     /// Apply one block's writes (`None` deletes) with its metadata, durably. Returns the new root.

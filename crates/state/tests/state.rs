@@ -56,3 +56,43 @@ fn known_inputs_give_a_known_root_and_proofs_check() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(dir.with_extension("root"));
 }
+
+#[test]
+fn staged_blocks_chain_read_through_and_commit_to_the_roots_they_promised() {
+    let dir = std::env::temp_dir().join(format!("accord-state-staged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let direct = dir.join("direct");
+    let roots_file = dir.with_extension("roots");
+    // The same two blocks applied one by one give the reference roots.
+    run(&direct, {
+        let roots_file = roots_file.clone();
+        move |ctx| async move {
+            let mut state = State::open(ctx.child("state"), "d").await.expect("opens");
+            let a = state.apply(vec![(key(1), Some(b"a".to_vec()))], b"1".to_vec()).await.expect("a");
+            let b = state.apply(vec![(key(1), None), (key(2), Some(b"b".to_vec()))], b"2".to_vec()).await.expect("b");
+            std::fs::write(&roots_file, format!("{}\n{}", hex::encode(a), hex::encode(b))).expect("write");
+        }
+    });
+    let roots = std::fs::read_to_string(&roots_file).expect("roots");
+    let (root_a, root_b) = roots.split_once('\n').expect("two roots");
+    let (root_a, root_b) = (root_a.to_string(), root_b.to_string());
+    run(&dir.join("staged"), move |ctx| async move {
+        let mut state = State::open(ctx.child("state"), "d").await.expect("opens");
+        let a = state.stage(None, vec![(key(1), Some(b"a".to_vec()))], b"1".to_vec()).await.expect("stages a");
+        // A child staged on a, before a is applied, reads a's writes.
+        assert_eq!(state.get_many_at(Some(&a), &[key(1)]).await.expect("reads"), vec![Some(b"a".to_vec())]);
+        assert_eq!(state.get(&key(1)).await.expect("reads"), None, "nothing applied yet");
+        let b = state.stage(Some(&a), vec![(key(1), None), (key(2), Some(b"b".to_vec()))], b"2".to_vec()).await.expect("stages b");
+        // A sibling of a, a fork that will lose.
+        let fork = state.stage(None, vec![(key(3), Some(b"x".to_vec()))], b"1".to_vec()).await.expect("stages fork");
+        assert_eq!(hex::encode(a.root()), root_a);
+        assert_eq!(hex::encode(b.root()), root_b);
+        assert_eq!(hex::encode(state.commit_staged(a).await.expect("commits a")), root_a);
+        assert!(state.commit_staged(fork).await.is_err(), "a fork of a committed block does not apply");
+        assert_eq!(hex::encode(state.commit_staged(b).await.expect("commits b")), root_b);
+        assert_eq!(state.get(&key(2)).await.expect("reads"), Some(b"b".to_vec()));
+        assert_eq!(state.metadata().await.expect("metadata"), Some(b"2".to_vec()));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&roots_file);
+}
