@@ -251,4 +251,20 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
             .sum();
         assert_eq!(total, 20 * 1_000_000, "node {k}: the supply does not add up");
     }
+
+    // A client trusting only the genesis file verifies a balance through any node: the
+    // proof, the headers, and a quorum (3 of 4) of the genesis validators' signatures.
+    let who = address(&users[0]).to_string();
+    let expected = rt.block_on(Client::new(&net.urls[2]).account(&address(&users[0]))).expect("account")["balances"]
+        ["balances"]["NET"]
+        .clone();
+    let out = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .arg("--home")
+        .arg(net.dir.join("node2"))
+        .args(["--node", &net.urls[2], "--json", "verify", "balance", &who, "NET"])
+        .output()
+        .expect("accord runs");
+    assert!(out.status.success(), "verify failed: {}", String::from_utf8_lossy(&out.stdout));
+    let verified: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(verified["balance"], expected, "{verified}");
 }

@@ -294,6 +294,8 @@ impl Node {
             }
         };
         let txs = &block.body.txs;
+        let hashes: Vec<TxHash> = txs.iter().map(|t| t.hash).collect();
+        self.mempool.mark_in_flight(header.height, &hashes);
         let info = BlockInfo { height: header.height, timestamp_ms: header.timestamp_ms };
         let keys = self.exec.read_keys(info, txs);
         let digests: Vec<[u8; 32]> = keys.iter().map(|k| k.digest()).collect();

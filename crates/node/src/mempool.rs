@@ -22,6 +22,9 @@ struct Inner {
     /// Per signer: the nonce after its last pending transaction, and how many are pending.
     pending: HashMap<Address, (u64, usize)>,
     available: usize,
+    /// Transactions seen in blocks not final yet that were not queued here (yet), with the
+    /// block's height: if one arrives, it waits like the rest of that block.
+    in_blocks: HashMap<TxHash, u64>,
 }
 
 /// The node's transaction queue.
@@ -78,8 +81,11 @@ impl Mempool {
         entry.0 = tx.tx.nonce + 1;
         entry.1 += 1;
         inner.order.push_back(tx.hash);
-        inner.entries.insert(tx.hash, Entry { tx, in_flight: None });
-        inner.available += 1;
+        let in_flight = inner.in_blocks.get(&tx.hash).copied();
+        inner.entries.insert(tx.hash, Entry { tx, in_flight });
+        if in_flight.is_none() {
+            inner.available += 1;
+        }
         drop(inner);
         self.arrived.notify_waiters();
         Ok(())
@@ -130,6 +136,30 @@ impl Mempool {
         out
     }
 
+    /// A block at `height` that is not final yet includes `hashes` (another validator's
+    /// proposal, executed speculatively): hold them back from our own proposals until a
+    /// block at that height is final; if it is another block, they come back.
+    pub fn mark_in_flight(&self, height: u64, hashes: &[TxHash]) {
+        let mut inner = self.lock();
+        let mut taken = 0;
+        for hash in hashes {
+            match inner.entries.get_mut(hash) {
+                Some(entry) => match entry.in_flight {
+                    None => {
+                        entry.in_flight = Some(height);
+                        taken += 1;
+                    }
+                    Some(h) if h < height => entry.in_flight = Some(height),
+                    Some(_) => {}
+                },
+                None => {
+                    inner.in_blocks.insert(*hash, height);
+                }
+            }
+        }
+        inner.available -= taken;
+    }
+
     /// A block at `height` was finalized with `included`: drop those, release the rest.
     pub fn finalized(&self, height: u64, included: &[TxHash]) {
         let mut inner = self.lock();
@@ -155,6 +185,7 @@ impl Mempool {
             }
         }
         inner.available += released;
+        inner.in_blocks.retain(|_, h| *h > height);
         let Inner { order, entries, .. } = &mut *inner;
         while order.front().is_some_and(|h| !entries.contains_key(h)) {
             order.pop_front();
@@ -210,6 +241,28 @@ mod tests {
         let again = pool.take(10, usize::MAX, 6);
         assert_eq!(again.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn transactions_in_a_block_not_final_yet_wait_and_come_back_if_it_loses() {
+        let pool = Mempool::new(100);
+        let (a, b) = (tx(1, 0), tx(2, 0));
+        pool.insert(a.clone(), 0).expect("a");
+        pool.insert(b.clone(), 0).expect("b");
+        pool.mark_in_flight(5, &[a.hash]);
+        assert_eq!(pool.take(10, usize::MAX, 6), vec![b.clone()], "a is in another proposer's block");
+        // Another block was final at height 5: a comes back; b (ours, at 6) stays out.
+        pool.finalized(5, &[]);
+        assert_eq!(pool.take(10, usize::MAX, 7), vec![a.clone()]);
+        pool.finalized(7, &[a.hash, b.hash]);
+        assert!(pool.is_empty());
+        // Seen in a block before it arrived here: it waits too.
+        let c = tx(3, 0);
+        pool.mark_in_flight(8, &[c.hash]);
+        pool.insert(c.clone(), 0).expect("c");
+        assert!(pool.take(10, usize::MAX, 9).is_empty());
+        pool.finalized(8, &[]);
+        assert_eq!(pool.take(10, usize::MAX, 9), vec![c]);
     }
 
     #[test]
