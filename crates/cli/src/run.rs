@@ -66,6 +66,11 @@ fn serve(home: Home, config: NodeConfig) -> Result<()> {
     let listener = std::net::TcpListener::bind(config.api_address)
         .map_err(|e| anyhow!("cannot listen on {} for the API: {e}", config.api_address))?;
     listener.set_nonblocking(true)?;
+    // Bind p2p once here too, so a taken port is a clear error rather than a failure deep
+    // inside the network task.
+    drop(std::net::TcpListener::bind(config.p2p_address).map_err(|e| {
+        anyhow!("cannot listen on {} for p2p: {e} (change p2p_address in {})", config.p2p_address, home.config().display())
+    })?);
     let runtime = commonware_runtime::tokio::Config::new()
         .with_storage_directory(home.data())
         .with_worker_threads(2);

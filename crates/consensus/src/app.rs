@@ -27,7 +27,7 @@ pub const TIMESTAMP_DRIFT_MAX: Duration = Duration::from_secs(10);
 pub trait Host: Send + Sync + 'static {
     /// The height of the last block executed and final here.
     fn executed_height(&self) -> u64;
-    /// Wait until the final block at `height` is executed here.
+    /// Wait (a bounded while) until the final block at `height` is executed here.
     fn wait_executed(&self, height: u64) -> BoxFuture<'static, ()>;
     /// The state root after `chain[0]`, given its ancestors newest first down to one at or
     /// below the executed height; blocks not final yet are executed speculatively. `None`
@@ -42,7 +42,9 @@ pub trait Host: Send + Sync + 'static {
 }
 
 /// `first` and its ancestors from `rest` (newest first) down to the executed height. Far
-/// behind, waits for finalization to catch up to [`SPECULATION_DEPTH_MAX`] first.
+/// behind, gives finalization a bounded while to catch up to [`SPECULATION_DEPTH_MAX`]
+/// first, then speculates anyway: a long run of notarized blocks none of which finalized
+/// must not stop verification (that would stall the chain for good).
 async fn chain_to_executed(host: &dyn Host, first: Block, rest: &mut (impl Ancestry<Block> + 'static)) -> Option<Vec<Block>> {
     let depth = first.header.height.saturating_sub(host.executed_height());
     if depth > SPECULATION_DEPTH_MAX {
@@ -123,9 +125,13 @@ impl<E: Clock + Send + 'static> Application<E> for App {
         let Some(chain) = chain_to_executed(self.host.as_ref(), parent.clone(), &mut ancestry).await else {
             return false;
         };
+        let mut with_block = vec![block.clone()];
+        with_block.extend(chain.iter().cloned());
         match self.host.root_after(chain).await {
-            Some(root) => root == h.state_root,
-            None => false,
+            // The block itself must run too: a block no node can execute must not be voted
+            // for, or no child could ever follow it. (Memoized: it runs once either way.)
+            Some(root) if root == h.state_root => self.host.root_after(with_block).await.is_some(),
+            _ => false,
         }
     }
 }

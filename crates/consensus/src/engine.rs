@@ -83,9 +83,12 @@ impl Reporter for Forward {
 pub struct Gossip {
     /// Batches to send to every other validator.
     pub out: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
-    /// Batches other validators sent.
-    pub incoming: futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+    /// Batches other validators sent (best effort: dropped when the node falls behind).
+    pub incoming: futures::channel::mpsc::Receiver<Vec<u8>>,
 }
+
+/// Most gossiped batches waiting for admission; more are dropped.
+const GOSSIP_INBOX: usize = 64;
 
 /// Read access to finalized blocks and certificates, for the API.
 pub type Chain = Mailbox<Scheme, Standard<Block>>;
@@ -176,7 +179,7 @@ pub async fn start(
     let (mut gossip_sender, mut gossip_receiver) = network.register(5, quota());
     let network_handle = network.start();
     let (gossip_out, mut gossip_out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
-    let (gossip_in_tx, gossip_in) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+    let (mut gossip_in_tx, gossip_in) = futures::channel::mpsc::channel::<Vec<u8>>(GOSSIP_INBOX);
     let gossip_send = context.child("gossip_send").spawn(move |_| async move {
         while let Some(batch) = futures::StreamExt::next(&mut gossip_out_rx).await {
             let _ = gossip_sender.send(Recipients::All, commonware_runtime::IoBuf::from(batch), false);
@@ -184,8 +187,11 @@ pub async fn start(
     });
     let gossip_recv = context.child("gossip_recv").spawn(move |_| async move {
         while let Ok((_peer, message)) = gossip_receiver.recv().await {
-            if gossip_in_tx.unbounded_send(message.as_ref().to_vec()).is_err() {
-                break;
+            match gossip_in_tx.try_send(message.as_ref().to_vec()) {
+                Ok(()) => {}
+                // Full: the node is behind; the entry node still has these transactions.
+                Err(e) if e.is_full() => tracing::debug!("gossip inbox full; a batch was dropped"),
+                Err(_) => break,
             }
         }
     });

@@ -102,9 +102,6 @@ struct Execution {
     committed: u64,
 }
 
-/// How many blocks beyond the executed one a node executes speculatively; further behind,
-/// it waits for finalization to catch up first.
-pub const SPECULATION_DEPTH_MAX: u64 = 32;
 
 /// Where a transaction is.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -188,7 +185,7 @@ impl Node {
     /// Admit transactions: stateless checks, batched signature check, nonce order, queue;
     /// then pass the admitted ones to the other validators, so whoever proposes next has them.
     pub async fn submit(self: &Arc<Self>, txs: Vec<SignedTx>) -> Vec<Result<TxHash, Reject>> {
-        let results = self.admit(txs.clone()).await;
+        let results = self.admit(txs.clone(), true).await;
         if let Some(gossip) = self.gossip.get() {
             let admitted: Vec<SignedTx> =
                 txs.into_iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(t, _)| t).collect();
@@ -201,18 +198,20 @@ impl Node {
         results
     }
 
-    /// Admit a batch another validator passed on (not passed on again).
+    /// Admit a batch another validator passed on (not passed on again). What this node
+    /// refuses is not recorded as rejected: the entry node has it (e.g. a later nonce that
+    /// overtook an earlier one) and it may well commit.
     async fn admit_gossiped(self: &Arc<Self>, bytes: &[u8]) {
         let mut r = accord_types::Reader::new(bytes);
         match accord_types::BlockBody::decode_from(&mut r) {
             Ok(body) if r.remaining() == 0 => {
-                self.admit(body.txs).await;
+                self.admit(body.txs, false).await;
             }
             _ => tracing::warn!(bytes = bytes.len(), "a peer sent transactions that do not decode; ignored"),
         }
     }
 
-    async fn admit(self: &Arc<Self>, txs: Vec<SignedTx>) -> Vec<Result<TxHash, Reject>> {
+    async fn admit(self: &Arc<Self>, txs: Vec<SignedTx>, remember: bool) -> Vec<Result<TxHash, Reject>> {
         let node = self.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let verdicts = accord_types::tx::verify_signatures(&txs, &node.strategy);
@@ -246,7 +245,7 @@ impl Node {
                     out.push(Ok(hash));
                 }
                 Err(r) => {
-                    if r != Reject::DuplicateTransaction {
+                    if remember && r != Reject::DuplicateTransaction {
                         self.remember_rejected(hash, r);
                     }
                     out.push(Err(r));
@@ -414,8 +413,7 @@ impl Host for NodeHost {
     fn wait_executed(&self, height: u64) -> BoxFuture<'static, ()> {
         let node = self.0.clone();
         Box::pin(async move {
-            let mut rx = node.executed_tx.subscribe();
-            let _ = rx.wait_for(|e| e.height >= height).await;
+            node.wait_executed(height, Duration::from_secs(2)).await;
         })
     }
 

@@ -153,7 +153,8 @@ impl Mempool {
                     Some(_) => {}
                 },
                 None => {
-                    inner.in_blocks.insert(*hash, height);
+                    let held = inner.in_blocks.entry(*hash).or_insert(height);
+                    *held = (*held).max(height);
                 }
             }
         }
