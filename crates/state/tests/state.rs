@@ -96,3 +96,24 @@ fn staged_blocks_chain_read_through_and_commit_to_the_roots_they_promised() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&roots_file);
 }
+
+#[test]
+fn a_block_staged_on_an_applied_parent_or_on_the_committed_state_has_the_same_root() {
+    // Nodes reach a block by different routes: staged on its parent's batch before or after
+    // that batch is applied, or directly on the committed state. All must agree.
+    let dir = std::env::temp_dir().join(format!("accord-state-routes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    run(&dir, move |ctx| async move {
+        let mut state = State::open(ctx.child("state"), "r").await.expect("opens");
+        let parent = state.stage(None, vec![(key(1), Some(b"p".to_vec()))], b"1".to_vec()).await.expect("parent");
+        let child = vec![(key(2), Some(b"c".to_vec()))];
+        let before = state.stage(Some(&parent), child.clone(), b"2".to_vec()).await.expect("child before");
+        state.commit_staged(parent.clone()).await.expect("commits parent");
+        let after = state.stage(Some(&parent), child.clone(), b"2".to_vec()).await.expect("child after");
+        let direct = state.stage(None, child, b"2".to_vec()).await.expect("child on committed");
+        assert_eq!(before.root(), after.root());
+        assert_eq!(before.root(), direct.root());
+        assert_eq!(state.commit_staged(after).await.expect("commits child"), before.root());
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
