@@ -296,6 +296,18 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
     Ok(())
 }
 
+/// A proven record as JSON under `name`, with the height and root that vouch for it.
+fn proven_record<T: serde::Serialize>(
+    address: accord_types::Address,
+    name: &str,
+    proven: accord_client::verify::Proven,
+    decode: impl Fn(&[u8]) -> Result<T, accord_types::DecodeError>,
+) -> Result<Value> {
+    let record = proven.value.as_deref().map(decode).transpose().map_err(|e| anyhow!("the proven {name} does not decode: {e}"))?;
+    Ok(json!({ "address": address, name: record, "height": proven.height,
+        "certified_height": proven.certified_height, "state_root": proven.state_root }))
+}
+
 async fn verify(global: &Global, command: VerifyCommand) -> Result<()> {
     let trust = |genesis: Option<PathBuf>| -> Result<accord_client::verify::Trust> {
         let path = genesis.unwrap_or_else(|| accord_node::config::Home::new(global.home()).genesis());
@@ -314,27 +326,13 @@ async fn verify(global: &Global, command: VerifyCommand) -> Result<()> {
             let address = resolve_address(global, &address)?;
             let key = accord_agreements::state::agreement_key(&address);
             let proven = accord_client::verify::state(&client, &trust(genesis)?, &key).await?;
-            let record = proven
-                .value
-                .as_deref()
-                .map(accord_agreements::AgreementRecord::decode)
-                .transpose()
-                .map_err(|e| anyhow!("the proven agreement does not decode: {e}"))?;
-            json!({ "address": address, "agreement": record, "height": proven.height,
-                "certified_height": proven.certified_height, "state_root": proven.state_root })
+            proven_record(address, "agreement", proven, accord_agreements::AgreementRecord::decode)?
         }
         VerifyCommand::Listing { address, genesis } => {
             let address = resolve_address(global, &address)?;
             let key = accord_market::state::listing_key(&address);
             let proven = accord_client::verify::state(&client, &trust(genesis)?, &key).await?;
-            let record = proven
-                .value
-                .as_deref()
-                .map(accord_market::Listing::decode)
-                .transpose()
-                .map_err(|e| anyhow!("the proven listing does not decode: {e}"))?;
-            json!({ "address": address, "listing": record, "height": proven.height,
-                "certified_height": proven.certified_height, "state_root": proven.state_root })
+            proven_record(address, "listing", proven, accord_market::Listing::decode)?
         }
     };
     print(global, &value);

@@ -115,11 +115,7 @@ impl Overlay<'_> {
     }
 
     pub fn account(&self, address: &Address) -> Result<Account, ExecError> {
-        let key = keys::account(address);
-        match self.get(&key)? {
-            None => Ok(Account::default()),
-            Some(bytes) => Account::decode(&bytes).map_err(|e| corrupt(&key, e)),
-        }
+        Ok(self.get_record(&keys::account(address), Account::decode)?.unwrap_or_default())
     }
 
     pub fn put_account(&mut self, address: &Address, account: &Account) {
@@ -127,11 +123,7 @@ impl Overlay<'_> {
     }
 
     pub fn supply(&self, symbol: &str) -> Result<Supply, ExecError> {
-        let key = keys::supply(symbol);
-        match self.get(&key)? {
-            None => Ok(Supply::default()),
-            Some(bytes) => Supply::decode(&bytes).map_err(|e| corrupt(&key, e)),
-        }
+        Ok(self.get_record(&keys::supply(symbol), Supply::decode)?.unwrap_or_default())
     }
 
     fn put_supply(&mut self, symbol: &str, supply: &Supply) {

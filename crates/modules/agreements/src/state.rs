@@ -180,13 +180,7 @@ fn bounded<T>(r: &mut Reader<'_>, mut item: impl FnMut(&mut Reader<'_>) -> Resul
 }
 
 pub fn agreement(ctx: &Overlay<'_>, address: &Address) -> Result<Option<AgreementRecord>, ExecError> {
-    let key = agreement_key(address);
-    ctx.get(&key)?
-        .map(|b| {
-            AgreementRecord::decode(&b)
-                .map_err(|e| ExecError::CorruptValue { key: key.to_string(), reason: e.to_string() })
-        })
-        .transpose()
+    ctx.get_record(&agreement_key(address), AgreementRecord::decode)
 }
 
 pub fn put_agreement(ctx: &mut Overlay<'_>, address: &Address, record: &AgreementRecord) {

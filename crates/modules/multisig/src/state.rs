@@ -95,13 +95,8 @@ impl ProposalRecord {
     }
 }
 
-fn corrupt(key: &StateKey, e: DecodeError) -> ExecError {
-    ExecError::CorruptValue { key: key.to_string(), reason: e.to_string() }
-}
-
 pub fn multisig(ctx: &Overlay<'_>, address: &Address) -> Result<Option<MultisigRecord>, ExecError> {
-    let key = multisig_key(address);
-    ctx.get(&key)?.map(|b| MultisigRecord::decode(&b).map_err(|e| corrupt(&key, e))).transpose()
+    ctx.get_record(&multisig_key(address), MultisigRecord::decode)
 }
 
 pub fn put_multisig(ctx: &mut Overlay<'_>, address: &Address, record: &MultisigRecord) {
@@ -109,8 +104,7 @@ pub fn put_multisig(ctx: &mut Overlay<'_>, address: &Address, record: &MultisigR
 }
 
 pub fn proposal(ctx: &Overlay<'_>, address: &Address, id: u64) -> Result<Option<ProposalRecord>, ExecError> {
-    let key = proposal_key(address, id);
-    ctx.get(&key)?.map(|b| ProposalRecord::decode(&b).map_err(|e| corrupt(&key, e))).transpose()
+    ctx.get_record(&proposal_key(address, id), ProposalRecord::decode)
 }
 
 pub fn put_proposal(ctx: &mut Overlay<'_>, address: &Address, id: u64, record: &ProposalRecord) {

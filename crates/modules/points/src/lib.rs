@@ -8,7 +8,7 @@
 pub mod keys;
 pub mod state;
 
-use accord_exec::{ExecError, Failure, Module, Overlay, StateKey};
+use accord_exec::{Failure, Module, Overlay, StateKey};
 use accord_types::limits::*;
 use accord_types::tx::MODULE_POINTS;
 use accord_types::{Action, Address, Event, PointsAction, Reject};
@@ -224,7 +224,3 @@ fn mint(
     Ok(())
 }
 
-/// Decode errors of stored records are the program's fault.
-pub(crate) fn corrupt(key: &StateKey, e: accord_types::DecodeError) -> ExecError {
-    ExecError::CorruptValue { key: key.to_string(), reason: e.to_string() }
-}

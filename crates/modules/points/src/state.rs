@@ -1,6 +1,6 @@
 //! The points module's records and their encodings.
 
-use crate::{corrupt, keys};
+use crate::keys;
 use accord_exec::{ExecError, Overlay};
 use accord_types::codec::{DecodeError, Reader, Writer};
 use accord_types::limits::*;
@@ -110,8 +110,7 @@ impl MintRecord {
 
 /// The asset called `symbol`, if any.
 pub fn asset(ctx: &Overlay<'_>, symbol: &str) -> Result<Option<AssetRecord>, ExecError> {
-    let key = keys::asset(symbol);
-    ctx.get(&key)?.map(|b| AssetRecord::decode(&b).map_err(|e| corrupt(&key, e))).transpose()
+    ctx.get_record(&keys::asset(symbol), AssetRecord::decode)
 }
 
 pub fn put_asset(ctx: &mut Overlay<'_>, record: &AssetRecord) {
