@@ -10,7 +10,7 @@ use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::Sha256;
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::{page_size, CacheRef};
-use commonware_runtime::{tokio as cw, BLOB_PAGE_SIZE};
+use commonware_runtime::{deterministic, tokio as cw, BLOB_PAGE_SIZE};
 use commonware_storage::journal::contiguous::variable::Config as JournalConfig;
 use commonware_storage::merkle::full::Config as MerkleConfig;
 use commonware_storage::merkle::{mmr, MAX_PROOF_DIGESTS_PER_ELEMENT};
@@ -33,7 +33,7 @@ const CHUNK: usize = 32;
 
 type Family = mmr::Family;
 type ValueEncoding = VariableEncoding<Vec<u8>>;
-type StateDb = Db<Family, cw::Context, Digest, Vec<u8>, Sha256, EightCap, CHUNK, Sequential>;
+type DbOn<E> = Db<Family, E, Digest, Vec<u8>, Sha256, EightCap, CHUNK, Sequential>;
 type Merkleized = commonware_storage::qmdb::current::batch::MerkleizedBatch<
     Family,
     Digest,
@@ -121,42 +121,90 @@ impl Staged {
     }
 }
 
+/// The runtime whose storage holds the store: tokio in production, commonware's
+/// deterministic runtime in simulation tests. Both instances are compiled here, once.
+pub enum Runtime {
+    Tokio(cw::Context),
+    Deterministic(deterministic::Context),
+}
+
+impl From<cw::Context> for Runtime {
+    fn from(context: cw::Context) -> Self {
+        Runtime::Tokio(context)
+    }
+}
+
+impl From<deterministic::Context> for Runtime {
+    fn from(context: deterministic::Context) -> Self {
+        Runtime::Deterministic(context)
+    }
+}
+
+/// The database on one of the runtimes.
+enum Store {
+    Tokio(DbOn<cw::Context>),
+    Deterministic(DbOn<deterministic::Context>),
+}
+
+/// Run the same code on whichever database `$store` holds.
+macro_rules! each {
+    ($store:expr, |$db:ident| $body:expr) => {
+        match $store {
+            Store::Tokio($db) => $body,
+            Store::Deterministic($db) => $body,
+        }
+    };
+}
+
+/// Run code that consumes the database and gives it back (or fails).
+macro_rules! rebuild {
+    ($store:expr, |$db:ident| $body:expr) => {
+        match $store {
+            Store::Tokio($db) => $body.map(Store::Tokio),
+            Store::Deterministic($db) => $body.map(Store::Deterministic),
+        }
+    };
+}
+
 /// The authenticated store.
 pub struct State {
-    db: Option<StateDb>,
+    db: Option<Store>,
 }
 
 impl State {
     /// Open (or create) the store in partitions named `<prefix>-…` of `context`'s storage.
     /// Reopening restores the last committed state, root and metadata.
-    pub async fn open(context: cw::Context, prefix: &str) -> Result<Self> {
-        let db = StateDb::init(context, config(prefix), None).await.map_err(storage)?;
+    pub async fn open(runtime: impl Into<Runtime>, prefix: &str) -> Result<Self> {
+        let db = match runtime.into() {
+            Runtime::Tokio(c) => Store::Tokio(DbOn::init(c, config(prefix), None).await.map_err(storage)?),
+            Runtime::Deterministic(c) => Store::Deterministic(DbOn::init(c, config(prefix), None).await.map_err(storage)?),
+        };
         Ok(Self { db: Some(db) })
     }
 
-    fn db(&self) -> Result<&StateDb> {
+    fn db(&self) -> Result<&Store> {
         self.db.as_ref().ok_or(Error::Closed)
     }
 
     /// The root of the last applied block.
     pub fn root(&self) -> Result<Root> {
-        Ok(self.db()?.root().0)
+        Ok(each!(self.db()?, |db| db.root().0))
     }
 
     /// The metadata committed with the last block (`None` before the first).
     pub async fn metadata(&self) -> Result<Option<Vec<u8>>> {
-        self.db()?.get_metadata().await.map_err(storage)
+        each!(self.db()?, |db| db.get_metadata().await.map_err(storage))
     }
 
     pub async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        self.db()?.get(&Digest(*key)).await.map_err(storage)
+        each!(self.db()?, |db| db.get(&Digest(*key)).await.map_err(storage))
     }
 
     /// Values of `keys`, in order.
     pub async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
         let digests: Vec<Digest> = keys.iter().map(|k| Digest(*k)).collect();
         let refs: Vec<&Digest> = digests.iter().collect();
-        self.db()?.get_many(&refs).await.map_err(storage)
+        each!(self.db()?, |db| db.get_many(&refs).await.map_err(storage))
     }
 
     /// Values of `keys` as of `at` (a staged block, read through its staged ancestors), or
@@ -165,7 +213,7 @@ impl State {
         let Some(at) = at else { return self.get_many(keys).await };
         let digests: Vec<Digest> = keys.iter().map(|k| Digest(*k)).collect();
         let refs: Vec<&Digest> = digests.iter().collect();
-        at.batch.get_many(&refs, self.db()?).await.map_err(storage)
+        each!(self.db()?, |db| at.batch.get_many(&refs, db).await.map_err(storage))
     }
 
     /// Merkleize one block's writes with its metadata on top of `parent` (or the committed
@@ -179,30 +227,34 @@ impl State {
                 }
             }
         }
-        let db = self.db()?;
-        let mut batch = match parent {
-            Some(p) => p.batch.new_batch::<Sha256>(),
-            None => db.new_batch(),
-        };
-        for (key, value) in writes {
-            batch = batch.write(Digest(key), value);
-        }
-        let batch = batch.merkleize(db, Some(metadata), &mut Proportional).await.map_err(storage)?;
+        let batch = each!(self.db()?, |db| {
+            let mut batch = match parent {
+                Some(p) => p.batch.new_batch::<Sha256>(),
+                None => db.new_batch(),
+            };
+            for (key, value) in writes {
+                batch = batch.write(Digest(key), value);
+            }
+            batch.merkleize(db, Some(metadata), &mut Proportional).await.map_err(storage)?
+        });
         Ok(Staged { batch })
     }
 
     /// Apply a staged block (its staged parent, if any, applied before) and make it durable.
     /// On error the store is closed; the state on disk is the last committed one.
     pub async fn commit_staged(&mut self, staged: Staged) -> Result<Root> {
-        let db = self.db.take().ok_or(Error::Closed)?;
-        if let Err(e) = db.validate_batch(&staged.batch) {
-            self.db = Some(db);
-            return Err(storage(e));
+        let store = self.db.take().ok_or(Error::Closed)?;
+        if let Err(e) = each!(&store, |db| db.validate_batch(&staged.batch).map_err(storage)) {
+            self.db = Some(store);
+            return Err(e);
         }
-        let db = db.apply_batch(staged.batch).await.map_err(storage)?;
-        let db = db.commit().await.map_err(storage)?;
-        let root = db.root().0;
-        self.db = Some(db);
+        let store = rebuild!(store, |db| async {
+            let db = db.apply_batch(staged.batch).await.map_err(storage)?;
+            db.commit().await.map_err(storage)
+        }
+        .await)?;
+        let root = each!(&store, |db| db.root().0);
+        self.db = Some(store);
         Ok(root)
     }
 
@@ -217,44 +269,51 @@ impl State {
                 }
             }
         }
-        let db = self.db.take().ok_or(Error::Closed)?;
-        let mut batch = db.new_batch();
-        for (key, value) in writes {
-            batch = batch.write(Digest(key), value);
+        let store = self.db.take().ok_or(Error::Closed)?;
+        let store = rebuild!(store, |db| async {
+            let mut batch = db.new_batch();
+            for (key, value) in writes {
+                batch = batch.write(Digest(key), value);
+            }
+            let merkleized = batch.merkleize(&db, Some(metadata), &mut Proportional).await.map_err(storage)?;
+            let db = db.apply_batch(merkleized).await.map_err(storage)?;
+            db.commit().await.map_err(storage)
         }
-        let merkleized = batch.merkleize(&db, Some(metadata), &mut Proportional).await.map_err(storage)?;
-        let db = db.apply_batch(merkleized).await.map_err(storage)?;
-        let db = db.commit().await.map_err(storage)?;
-        let root = db.root().0;
-        self.db = Some(db);
+        .await)?;
+        let root = each!(&store, |db| db.root().0);
+        self.db = Some(store);
         Ok(root)
     }
 
     /// Flush everything so the next open needs no recovery, and reclaim space of old history.
     pub async fn sync_and_prune(&mut self) -> Result<()> {
-        let db = self.db.take().ok_or(Error::Closed)?;
-        let boundary = db.sync_boundary();
-        let db = db.prune(boundary).await.map_err(storage)?;
-        let db = db.sync().await.map_err(storage)?;
-        self.db = Some(db);
+        let store = self.db.take().ok_or(Error::Closed)?;
+        let store = rebuild!(store, |db| async {
+            let boundary = db.sync_boundary();
+            let db = db.prune(boundary).await.map_err(storage)?;
+            db.sync().await.map_err(storage)
+        }
+        .await)?;
+        self.db = Some(store);
         Ok(())
     }
 
     /// The value under `key` (or its absence) with a proof against the current root.
     pub async fn prove(&self, key: &Key) -> Result<Proof> {
-        let db = self.db()?;
         let digest = Digest(*key);
-        let root = db.root().0;
-        match db.get(&digest).await.map_err(storage)? {
-            Some(value) => {
-                let proof = db.key_value_proof(digest).await.map_err(storage)?;
-                Ok(Proof { root, value: Some(value), bytes: proof.encode().to_vec() })
+        each!(self.db()?, |db| {
+            let root = db.root().0;
+            match db.get(&digest).await.map_err(storage)? {
+                Some(value) => {
+                    let proof = db.key_value_proof(digest).await.map_err(storage)?;
+                    Ok(Proof { root, value: Some(value), bytes: proof.encode().to_vec() })
+                }
+                None => {
+                    let proof = db.exclusion_proof(&digest).await.map_err(storage)?;
+                    Ok(Proof { root, value: None, bytes: proof.encode().to_vec() })
+                }
             }
-            None => {
-                let proof = db.exclusion_proof(&digest).await.map_err(storage)?;
-                Ok(Proof { root, value: None, bytes: proof.encode().to_vec() })
-            }
-        }
+        })
     }
 }
 

@@ -117,3 +117,21 @@ fn a_block_staged_on_an_applied_parent_or_on_the_committed_state_has_the_same_ro
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The simulation tests' instance (commonware's deterministic runtime) computes the same
+/// roots as production's, so what they prove about roots holds for real nodes.
+#[test]
+fn the_deterministic_runtime_gives_the_same_root() {
+    use commonware_runtime::deterministic;
+    let root = deterministic::Runner::seeded(7).start(|ctx| async move {
+        let mut state = State::open(ctx.child("state"), "t").await.expect("opens");
+        let writes = vec![(key(1), Some(b"one".to_vec())), (key(2), Some(b"two".to_vec())), (key(3), None)];
+        let root = state.apply(writes, b"meta".to_vec()).await.expect("applies");
+        let staged = state.stage(None, vec![(key(4), Some(b"four".to_vec()))], b"m2".to_vec()).await.expect("stages");
+        let staged_root = staged.root();
+        assert_eq!(state.commit_staged(staged).await.expect("commits"), staged_root);
+        assert_eq!(state.get(&key(4)).await.expect("reads"), Some(b"four".to_vec()));
+        root
+    });
+    assert_eq!(hex::encode(root), KNOWN_ROOT);
+}
