@@ -17,10 +17,11 @@ use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
 use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{ed25519, ChaCha20Poly1305, Digested, Sha256, Signer as _};
 use commonware_p2p::authenticated::lookup;
-use commonware_p2p::{Address, AddressableManager as _, Receiver as _, Recipients, Sender as _};
+use commonware_p2p::{Address, AddressableManager as _, Blocker, Provider, Receiver, Recipients, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::CacheRef;
-use commonware_runtime::{tokio as cw, Handle, Quota, Spawner as _, Supervisor as _};
+use commonware_runtime::{tokio as cw, Clock, Handle, Metrics, Quota, Spawner, Storage, Supervisor as _};
+use rand::CryptoRng;
 use commonware_storage::archive::immutable;
 use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
@@ -52,6 +53,9 @@ pub struct Config {
     pub leader_timeout: Duration,
     /// The height-0 block all validators agree on.
     pub genesis: Block,
+    /// Prepended to every storage partition name (empty for a node with its own directory;
+    /// distinct per node when several share one simulated storage).
+    pub partition_prefix: String,
 }
 
 /// A finalized block handed to the executor, with the acknowledgement to send once its
@@ -128,25 +132,49 @@ fn archive_config<C: Clone>(prefix: &str, cache: &CacheRef, codec_config: C) -> 
     }
 }
 
-/// Start consensus. Finalized blocks arrive, in height order, on the returned receiver.
-pub async fn start(
-    context: cw::Context,
-    config: Config,
-    host: Arc<dyn Host>,
-) -> Result<(Chain, futures::channel::mpsc::UnboundedReceiver<Finalized>, Gossip, Handle<()>), String> {
-    let me = config.key.public_key();
+/// The p2p channels consensus runs on, one (sender, receiver) pair each.
+pub struct Channels<S, R> {
+    pub votes: (S, R),
+    pub certificates: (S, R),
+    pub resolver: (S, R),
+    pub broadcast: (S, R),
+    pub backfill: (S, R),
+    pub gossip: (S, R),
+}
+
+/// Channel numbers, in the order of [`Channels`].
+pub const CHANNELS: [u64; 6] = [0, 1, 2, 3, 4, 5];
+
+/// What [`start`] and [`run`] give back: read access to finalized blocks, the finalized
+/// blocks in height order, the transaction gossip, and a handle that ends only when
+/// consensus stops.
+pub type Started = (Chain, futures::channel::mpsc::UnboundedReceiver<Finalized>, Gossip, Handle<()>);
+
+fn participants(config: &Config) -> Result<Set<ed25519::PublicKey>, String> {
     let participants: Set<ed25519::PublicKey> = config
         .validators
         .iter()
         .map(|v| v.public_key.clone())
         .try_collect()
         .map_err(|_| "the validator set has duplicate keys".to_string())?;
-    if participants.position(&me).is_none() {
+    if participants.position(&config.key.public_key()).is_none() {
         return Err("this node's key is not in the validator set".into());
     }
-    let n = participants.len() as u32;
+    Ok(participants)
+}
 
-    // p2p: authenticated, encrypted connections between the known validators.
+/// Largest p2p message: a block or a certificate of `n` signers, whichever is larger.
+pub fn max_message_size(n: u32) -> u32 {
+    commonware_p2p::max_message_size(&[
+        simplex::max_payload_size::<Scheme, Digest>(n),
+        accord_types::limits::BLOCK_BYTES_MAX + 64 * 1024,
+    ])
+}
+
+/// Start consensus over authenticated, encrypted TCP connections between the validators.
+/// Finalized blocks arrive, in height order, on the returned receiver.
+pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) -> Result<Started, String> {
+    let n = participants(&config)?.len() as u32;
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: config.key.clone(),
@@ -156,13 +184,9 @@ pub async fn start(
         },
         cups::Version::V1,
     );
-    let max_message = commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<Scheme, Digest>(n),
-        accord_types::limits::BLOCK_BYTES_MAX + 64 * 1024,
-    ]);
     let mut p2p_namespace = config.namespace.clone();
     p2p_namespace.extend_from_slice(b"/p2p");
-    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(n as usize), max_message, nz(1024));
+    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(n as usize), max_message_size(n), nz(1024));
     let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
     let addresses: Map<ed25519::PublicKey, Address> = config
         .validators
@@ -171,13 +195,41 @@ pub async fn start(
         .try_collect()
         .map_err(|_| "the validator set has duplicate keys".to_string())?;
     oracle.track(0, addresses);
-    let votes = network.register(0, quota());
-    let certificates = network.register(1, quota());
-    let resolver_net = network.register(2, quota());
-    let broadcast_net = network.register(3, quota());
-    let backfill_net = network.register(4, quota());
-    let (mut gossip_sender, mut gossip_receiver) = network.register(5, quota());
+    let [votes, certificates, resolver, broadcast, backfill, gossip] = CHANNELS.map(|c| network.register(c, quota()));
+    let channels = Channels { votes, certificates, resolver, broadcast, backfill, gossip };
     let network_handle = network.start();
+    let (chain, finalized, gossip, engine) =
+        run(context.child("engine"), config, host, channels, oracle.clone(), oracle).await?;
+    let all = context.child("consensus").spawn(move |_| async move {
+        let _ = futures::future::select(network_handle, engine).await;
+    });
+    Ok((chain, finalized, gossip, all))
+}
+
+/// Run consensus on the given channels (of a real or a simulated network). `peers` names
+/// the peers to fetch from and send to; `blocker` drops a peer that misbehaves.
+pub async fn run<E, S, R, P, B>(
+    context: E,
+    config: Config,
+    host: Arc<dyn Host>,
+    channels: Channels<S, R>,
+    peers: P,
+    blocker: B,
+) -> Result<Started, String>
+where
+    E: Clock + CryptoRng + Spawner + Storage + Metrics,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    P: Provider<PublicKey = ed25519::PublicKey> + Clone,
+    B: Blocker<PublicKey = ed25519::PublicKey> + Clone,
+{
+    let me = config.key.public_key();
+    let participants = participants(&config)?;
+    let n = participants.len() as u32;
+    let prefix = config.partition_prefix.clone();
+    let Channels { votes, certificates, resolver: resolver_net, broadcast: broadcast_net, backfill: backfill_net, gossip } =
+        channels;
+    let (mut gossip_sender, mut gossip_receiver) = gossip;
     let (gossip_out, mut gossip_out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
     let (mut gossip_in_tx, gossip_in) = futures::channel::mpsc::channel::<Vec<u8>>(GOSSIP_INBOX);
     let gossip_send = context.child("gossip_send").spawn(move |_| async move {
@@ -207,18 +259,18 @@ pub async fn start(
     // Marshal: finalized blocks and certificates, in order, stored and backfilled.
     let finalizations = immutable::Archive::init(
         context.child("finalizations"),
-        archive_config("marshal-finalizations", &page_cache, Scheme::certificate_codec_config_unbounded()),
+        archive_config(&format!("{prefix}marshal-finalizations"), &page_cache, Scheme::certificate_codec_config_unbounded()),
     )
     .await
     .map_err(|e| format!("opening the finalization archive: {e:?}"))?;
-    let blocks = immutable::Archive::init(context.child("blocks"), archive_config("marshal-blocks", &page_cache, ()))
+    let blocks = immutable::Archive::init(context.child("blocks"), archive_config(&format!("{prefix}marshal-blocks"), &page_cache, ()))
         .await
         .map_err(|e| format!("opening the block archive: {e:?}"))?;
     let marshal_config = marshal::Config {
         provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
         epocher: epocher.clone(),
         start: marshal::Start::Genesis(Digested::precomputed(config.genesis.clone(), genesis_digest)),
-        partition_prefix: "marshal".into(),
+        partition_prefix: format!("{prefix}marshal"),
         mailbox_size: nz(4096),
         view_retention: ViewDelta::new(64),
         prunable_items_per_section: nz64(4096),
@@ -235,8 +287,8 @@ pub async fn start(
         context.child("marshal_resolver"),
         marshal_resolver::Config {
             public_key: me.clone(),
-            peer_provider: oracle.clone(),
-            blocker: oracle.clone(),
+            peer_provider: peers.clone(),
+            blocker: blocker.clone(),
             mailbox_size: nz(1024),
             fetch_timeout: commonware_utils::NonZeroDuration::new(Duration::from_secs(2))
                 .ok_or("fetch timeout")?,
@@ -254,7 +306,7 @@ pub async fn start(
             deque_size: 16,
             priority: false,
             codec_config: (),
-            peer_provider: oracle.clone(),
+            peer_provider: peers,
             strategy: Sequential,
         },
     );
@@ -271,13 +323,13 @@ pub async fn start(
         simplex::Config {
             scheme,
             elector: RoundRobin::<Sha256>::default(),
-            blocker: oracle.clone(),
+            blocker,
             automaton: app.clone(),
             relay: app.clone(),
             reporter: app,
             track_historical_votes: false,
             strategy: Sequential,
-            partition: "simplex-e0".into(),
+            partition: format!("{prefix}simplex-e0"),
             mailbox_size: nz(1024),
             epoch: Epoch::zero(),
             floor: Floor::Genesis(genesis_digest),
@@ -300,7 +352,7 @@ pub async fn start(
     );
     let engine_handle = engine.start(votes, certificates, resolver_net);
     let all = context.child("consensus").spawn(move |_| async move {
-        let _ = futures::future::select_all([network_handle, broadcast_handle, marshal_handle, engine_handle]).await;
+        let _ = futures::future::select_all([broadcast_handle, marshal_handle, engine_handle]).await;
         gossip_send.abort();
         gossip_recv.abort();
     });

@@ -11,4 +11,4 @@ pub mod finality;
 
 pub use app::{App, Host};
 pub use block::Block;
-pub use engine::{start, Chain, Config, Finalized, Gossip, Validator};
+pub use engine::{run, start, Channels, Chain, Config, Finalized, Gossip, Started, Validator, CHANNELS};

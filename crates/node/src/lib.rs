@@ -14,8 +14,7 @@ use accord_state::State;
 use accord_types::reject::RejectInfo;
 use accord_types::{Reject, SignedTx, TxHash};
 use commonware_cryptography::ed25519;
-use commonware_runtime::tokio as cw;
-use commonware_runtime::Supervisor as _;
+use commonware_runtime::{Clock, Spawner, Supervisor as _};
 use config::{Genesis, Home, NodeConfig};
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -64,8 +63,75 @@ pub struct Counters {
     pub txs_submitted: AtomicU64,
 }
 
+/// What the node needs from its runtime: timers, tasks, and what to do when it must stop.
+/// The same node runs on tokio in production and on commonware's deterministic runtime in
+/// simulation tests.
+#[derive(Clone)]
+pub struct Runtime {
+    sleep: Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>,
+    spawn: Arc<dyn Fn(&'static str, bool, BoxFuture<'static, ()>) + Send + Sync>,
+    fatal: Arc<dyn Fn(String) + Send + Sync>,
+}
+
+impl Runtime {
+    /// Tasks are spawned as children of `context`: stopping its task stops them all.
+    /// `fatal` is called when the node cannot go on (execution failed): it must not return
+    /// control to the node (exit the process, or panic in a test).
+    pub fn new<E>(context: E, fatal: impl Fn(String) + Send + Sync + 'static) -> Self
+    where
+        E: Clock + Spawner + Send + Sync + 'static,
+    {
+        let clock = context.child("clock");
+        Runtime {
+            sleep: Arc::new(move |d| Box::pin(clock.sleep(d))),
+            spawn: Arc::new(move |label, blocking, task| {
+                context.child(label).shared(blocking).spawn(move |_| task);
+            }),
+            fatal: Arc::new(fatal),
+        }
+    }
+
+    /// A production runtime: a fatal error logs and exits with code 70.
+    pub fn exit_on_fatal<E>(context: E) -> Self
+    where
+        E: Clock + Spawner + Send + Sync + 'static,
+    {
+        Self::new(context, |message| {
+            tracing::error!(error = %message, "stopping before anything else is committed");
+            std::process::exit(70);
+        })
+    }
+
+    pub fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
+        (self.sleep)(d)
+    }
+
+    pub fn spawn(&self, label: &'static str, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        (self.spawn)(label, false, Box::pin(task))
+    }
+
+    /// Run CPU-heavy work off the async executor. `None` if the task was stopped.
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        (self.spawn)("blocking", true, Box::pin(async move {
+            let _ = tx.send(f());
+        }));
+        rx.await.ok()
+    }
+
+    /// `future`'s output, or `None` if `after` passes first.
+    async fn timeout<T>(&self, after: Duration, future: impl std::future::Future<Output = T>) -> Option<T> {
+        let future = std::pin::pin!(future);
+        match futures::future::select(future, self.sleep(after)).await {
+            futures::future::Either::Left((out, _)) => Some(out),
+            futures::future::Either::Right(_) => None,
+        }
+    }
+}
+
 /// A running node.
 pub struct Node {
+    runtime: Runtime,
     pub genesis: Genesis,
     pub validators: Vec<ed25519::PublicKey>,
     pub config: NodeConfig,
@@ -149,7 +215,7 @@ impl Node {
     /// Wait until block `height` is executed (or `timeout` passes).
     pub async fn wait_executed(&self, height: u64, timeout: Duration) -> bool {
         let mut rx = self.executed_tx.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|e| e.height >= height)).await.is_ok_and(|r| r.is_ok())
+        self.runtime.timeout(timeout, rx.wait_for(|e| e.height >= height)).await.is_some_and(|r| r.is_ok())
     }
 
     fn remember_rejected(&self, hash: TxHash, reject: Reject) {
@@ -213,7 +279,7 @@ impl Node {
 
     async fn admit(self: &Arc<Self>, txs: Vec<SignedTx>, remember: bool) -> Vec<Result<TxHash, Reject>> {
         let node = self.clone();
-        let checked = tokio::task::spawn_blocking(move || {
+        let checked = self.runtime.blocking(move || {
             let verdicts = accord_types::tx::verify_signatures(&txs, &node.strategy);
             let results: Vec<Result<(), Reject>> = txs
                 .iter()
@@ -223,7 +289,7 @@ impl Node {
             (txs, results)
         })
         .await;
-        let Ok((txs, results)) = checked else {
+        let Some((txs, results)) = checked else {
             return vec![Err(Reject::MempoolFull)];
         };
         let Ok(nonces) = self.committed_nonces(&txs).await else {
@@ -364,6 +430,16 @@ impl Node {
         if header.height != executed.height + 1 {
             return Err(format!("block {} arrived after {}", header.height, executed.height));
         }
+        // The block states the root after its parent; this node computed that root itself.
+        // (Votes check it too; a node catching up checks it here.)
+        if header.state_root != executed.root {
+            return Err(format!(
+                "block {} states root {} after its parent, but executing the chain here gave {}",
+                header.height,
+                hex::encode(header.state_root),
+                hex::encode(executed.root)
+            ));
+        }
         let execution = self
             .execute_block(block)
             .await?
@@ -449,7 +525,7 @@ impl Host for NodeHost {
     fn take_txs(&self, parent_height: u64) -> BoxFuture<'static, Vec<SignedTx>> {
         let node = self.0.clone();
         Box::pin(async move {
-            node.mempool.wait_for_any(Duration::from_millis(node.config.block_interval_ms)).await;
+            node.mempool.wait_for_any(node.runtime.sleep(Duration::from_millis(node.config.block_interval_ms))).await;
             let max_txs = node.config.block_txs_max.min(accord_types::limits::BLOCK_TXS_MAX);
             let max_bytes = accord_types::limits::BLOCK_BYTES_MAX - accord_types::Header::ENCODED_LEN - 8;
             node.mempool.take(max_txs, max_bytes, parent_height + 1)
@@ -483,18 +559,21 @@ pub fn genesis_block(genesis: &Genesis) -> Block {
     Block::new(header, accord_types::BlockBody::default())
 }
 
-/// Open the node's storage and start consensus and the executor. Returns the node once it
-/// is running; the consensus handle ends only on a fatal error.
-pub async fn start(
-    context: cw::Context,
+/// Open the node's storage (state and receipts) in `home` and the store of `storage`,
+/// with every partition name starting with `partition_prefix`. Consensus is attached next
+/// ([`attach`]); [`start`] does both for a production node.
+pub async fn open(
+    runtime: Runtime,
+    storage: impl Into<accord_state::Runtime>,
     home: &Home,
     config: NodeConfig,
-) -> Result<(Arc<Node>, commonware_runtime::Handle<()>), String> {
+    partition_prefix: &str,
+) -> Result<Arc<Node>, String> {
     let genesis: Genesis = Home::read_json(&home.genesis()).map_err(|e| e.to_string())?;
     let validators = genesis.validate().map_err(|e| e.to_string())?;
-    let key = home.read_validator_key().map_err(|e| e.to_string())?;
     std::fs::create_dir_all(home.data()).map_err(|e| e.to_string())?;
-    let mut state = State::open(context.child("state"), "state").await.map_err(|e| e.to_string())?;
+    let mut state =
+        State::open(storage, &format!("{partition_prefix}state")).await.map_err(|e| e.to_string())?;
     let executed = match state.metadata().await.map_err(|e| e.to_string())? {
         Some(meta) if meta.len() == 40 => Executed {
             height: u64::from_be_bytes(meta[..8].try_into().map_err(|_| "metadata")?),
@@ -518,9 +597,10 @@ pub async fn start(
     let strategy = commonware_parallel::Rayon::new(std::num::NonZeroUsize::new(2).unwrap_or(std::num::NonZeroUsize::MIN))
         .map_err(|e| e.to_string())?;
     let (executed_tx, _) = watch::channel(executed);
-    let node = Arc::new(Node {
+    Ok(Arc::new(Node {
+        runtime,
         exec: executor(&genesis.chain_id),
-        validators: validators.clone(),
+        validators,
         mempool: Mempool::new(config.mempool_txs_max),
         ledger: RwLock::new(Ledger { state, executed }),
         receipts,
@@ -535,51 +615,77 @@ pub async fn start(
         gossip: OnceLock::new(),
         executions: Mutex::new(HashMap::new()),
         exec_lock: tokio::sync::Mutex::new(()),
-        config: config.clone(),
-        genesis: genesis.clone(),
-    });
-    let consensus_config = accord_consensus::Config {
+        config,
+        genesis,
+    }))
+}
+
+/// What consensus needs to start for the node of `home` (its key, the genesis validators).
+pub fn consensus_config(node: &Node, home: &Home, partition_prefix: &str) -> Result<accord_consensus::Config, String> {
+    let key = home.read_validator_key().map_err(|e| e.to_string())?;
+    Ok(accord_consensus::Config {
         key,
-        validators: genesis
+        validators: node
+            .genesis
             .validators
             .iter()
-            .zip(validators)
-            .map(|(v, k)| accord_consensus::Validator { public_key: k, address: v.p2p_address })
+            .zip(&node.validators)
+            .map(|(v, k)| accord_consensus::Validator { public_key: k.clone(), address: v.p2p_address })
             .collect(),
-        listen: config.p2p_address,
-        namespace: accord_consensus::finality::namespace(&genesis.chain_id),
-        leader_timeout: Duration::from_millis(config.leader_timeout_ms),
-        genesis: genesis_block(&genesis),
-    };
-    let host: Arc<dyn Host> = Arc::new(NodeHost(node.clone()));
-    let (chain, mut finalized, gossip, handle) = accord_consensus::start(context, consensus_config, host).await?;
+        listen: node.config.p2p_address,
+        namespace: accord_consensus::finality::namespace(&node.genesis.chain_id),
+        leader_timeout: Duration::from_millis(node.config.leader_timeout_ms),
+        genesis: genesis_block(&node.genesis),
+        partition_prefix: partition_prefix.to_string(),
+    })
+}
+
+/// The node as consensus' application sees it.
+pub fn host(node: &Arc<Node>) -> Arc<dyn Host> {
+    Arc::new(NodeHost(node.clone()))
+}
+
+/// Feed consensus' finalized blocks to the executor, and its gossip to the mempool.
+pub fn attach(
+    node: &Arc<Node>,
+    chain: Chain,
+    mut finalized: futures::channel::mpsc::UnboundedReceiver<Finalized>,
+    gossip: accord_consensus::Gossip,
+) {
     let _ = node.chain.set(chain);
     let _ = node.gossip.set(gossip.out);
     let gossip_node = node.clone();
     let mut incoming = gossip.incoming;
-    tokio::spawn(async move {
+    node.runtime.spawn("gossip_admit", async move {
         while let Some(bytes) = incoming.next().await {
             gossip_node.admit_gossiped(&bytes).await;
         }
     });
+    // A panic here stops the runtime, and with it the node: a node that no longer executes
+    // must not keep answering with a frozen height.
     let executor_node = node.clone();
-    let executor = tokio::spawn(async move {
+    node.runtime.spawn("executor", async move {
         while let Some(Finalized { block, ack }) = finalized.next().await {
             if let Err(e) = executor_node.apply_finalized(&block).await {
-                tracing::error!(height = block.header.height, error = %e, "execution failed; stopping before anything else is committed");
-                std::process::exit(70);
+                (executor_node.runtime.fatal)(format!("block {}: execution failed: {e}", block.header.height));
+                return;
             }
             commonware_utils::Acknowledgement::acknowledge(ack);
         }
     });
-    // A panic in the executor must stop the node: a node that no longer executes must not
-    // keep answering with a frozen height. (The stream ends normally only when consensus
-    // stops, which ends the node through its own handle.)
-    tokio::spawn(async move {
-        if let Err(e) = executor.await {
-            tracing::error!(error = %e, "the executor panicked; stopping the node");
-            std::process::exit(70);
-        }
-    });
+}
+
+/// Open the node's storage and start consensus (over TCP) and the executor. Returns the
+/// node once it is running; the consensus handle ends only on a fatal error.
+pub async fn start(
+    context: commonware_runtime::tokio::Context,
+    home: &Home,
+    config: NodeConfig,
+) -> Result<(Arc<Node>, commonware_runtime::Handle<()>), String> {
+    let runtime = Runtime::exit_on_fatal(context.child("node"));
+    let node = open(runtime, context.child("state"), home, config, "").await?;
+    let consensus = consensus_config(&node, home, "")?;
+    let (chain, finalized, gossip, handle) = accord_consensus::start(context, consensus, host(&node)).await?;
+    attach(&node, chain, finalized, gossip);
     Ok((node, handle))
 }

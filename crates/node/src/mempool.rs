@@ -7,7 +7,6 @@
 use accord_types::{Address, Reject, SignedTx, TxHash};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
 
 struct Entry {
     tx: SignedTx,
@@ -91,16 +90,18 @@ impl Mempool {
         Ok(())
     }
 
-    /// Wait until a transaction is available or `wait` passed.
-    pub async fn wait_for_any(&self, wait: Duration) {
-        let deadline = tokio::time::Instant::now() + wait;
+    /// Wait until a transaction is available or `deadline` (a timer) fires.
+    pub async fn wait_for_any(&self, deadline: impl std::future::Future<Output = ()>) {
+        let deadline = std::pin::pin!(deadline);
+        let mut deadline = futures::FutureExt::fuse(deadline);
         loop {
             let notified = self.arrived.notified();
             if self.lock().available > 0 {
                 return;
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return;
+            futures::select_biased! {
+                () = futures::FutureExt::fuse(notified) => {}
+                () = deadline => return,
             }
         }
     }
