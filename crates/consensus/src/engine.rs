@@ -87,8 +87,12 @@ impl Reporter for Forward {
 pub struct Gossip {
     /// Batches to send to every other validator.
     pub out: futures::channel::mpsc::UnboundedSender<Vec<u8>>,
-    /// Batches other validators sent (best effort: dropped when the node falls behind).
-    pub incoming: futures::channel::mpsc::Receiver<Vec<u8>>,
+    /// Batches other validators sent, with who sent them (best effort: dropped when the
+    /// node falls behind).
+    pub incoming: futures::channel::mpsc::Receiver<(ed25519::PublicKey, Vec<u8>)>,
+    /// Disconnect a peer that sent something no honest validator sends (a batch that does
+    /// not decode, a transaction with a bad signature) and refuse it from then on.
+    pub block: Arc<dyn Fn(ed25519::PublicKey) + Send + Sync>,
 }
 
 /// Most gossiped batches waiting for admission; more are dropped.
@@ -231,15 +235,20 @@ where
         channels;
     let (mut gossip_sender, mut gossip_receiver) = gossip;
     let (gossip_out, mut gossip_out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
-    let (mut gossip_in_tx, gossip_in) = futures::channel::mpsc::channel::<Vec<u8>>(GOSSIP_INBOX);
+    let (mut gossip_in_tx, gossip_in) = futures::channel::mpsc::channel::<(ed25519::PublicKey, Vec<u8>)>(GOSSIP_INBOX);
+    let gossip_blocker = std::sync::Mutex::new(blocker.clone());
+    let gossip_block: Arc<dyn Fn(ed25519::PublicKey) + Send + Sync> = Arc::new(move |peer| {
+        tracing::warn!(?peer, "blocking a peer that sent invalid transactions");
+        let _ = gossip_blocker.lock().unwrap_or_else(|p| p.into_inner()).block(peer);
+    });
     let gossip_send = context.child("gossip_send").spawn(move |_| async move {
         while let Some(batch) = futures::StreamExt::next(&mut gossip_out_rx).await {
             let _ = gossip_sender.send(Recipients::All, commonware_runtime::IoBuf::from(batch), false);
         }
     });
     let gossip_recv = context.child("gossip_recv").spawn(move |_| async move {
-        while let Ok((_peer, message)) = gossip_receiver.recv().await {
-            match gossip_in_tx.try_send(message.as_ref().to_vec()) {
+        while let Ok((peer, message)) = gossip_receiver.recv().await {
+            match gossip_in_tx.try_send((peer, message.as_ref().to_vec())) {
                 Ok(()) => {}
                 // Full: the node is behind; the entry node still has these transactions.
                 Err(e) if e.is_full() => tracing::debug!("gossip inbox full; a batch was dropped"),
@@ -356,5 +365,5 @@ where
         gossip_send.abort();
         gossip_recv.abort();
     });
-    Ok((chain, receiver, Gossip { out: gossip_out, incoming: gossip_in }, all))
+    Ok((chain, receiver, Gossip { out: gossip_out, incoming: gossip_in, block: gossip_block }, all))
 }

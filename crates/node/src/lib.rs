@@ -266,14 +266,17 @@ impl Node {
 
     /// Admit a batch another validator passed on (not passed on again). What this node
     /// refuses is not recorded as rejected: the entry node has it (e.g. a later nonce that
-    /// overtook an earlier one) and it may well commit.
-    async fn admit_gossiped(self: &Arc<Self>, bytes: &[u8]) {
+    /// overtook an earlier one) and it may well commit. `false`: the batch is one no honest
+    /// validator sends (it does not decode, or a signature is bad; peers pass on only what
+    /// they admitted), so the sender should be blocked.
+    async fn admit_gossiped(self: &Arc<Self>, bytes: &[u8]) -> bool {
         let mut r = accord_types::Reader::new(bytes);
         match accord_types::BlockBody::decode_from(&mut r) {
             Ok(body) if r.remaining() == 0 => {
-                self.admit(body.txs, false).await;
+                let results = self.admit(body.txs, false).await;
+                !results.contains(&Err(Reject::BadSignature))
             }
-            _ => tracing::warn!(bytes = bytes.len(), "a peer sent transactions that do not decode; ignored"),
+            _ => false,
         }
     }
 
@@ -656,9 +659,13 @@ pub fn attach(
     let _ = node.gossip.set(gossip.out);
     let gossip_node = node.clone();
     let mut incoming = gossip.incoming;
+    let block = gossip.block;
     node.runtime.spawn("gossip_admit", async move {
-        while let Some(bytes) = incoming.next().await {
-            gossip_node.admit_gossiped(&bytes).await;
+        while let Some((peer, bytes)) = incoming.next().await {
+            if !gossip_node.admit_gossiped(&bytes).await {
+                tracing::warn!(bytes = bytes.len(), "a peer passed on transactions no honest validator would");
+                block(peer);
+            }
         }
     });
     // A panic here stops the runtime, and with it the node: a node that no longer executes
