@@ -110,7 +110,7 @@ fn nz64(v: u64) -> NonZeroU64 {
 }
 
 /// Raised well above upstream examples' 10/s, which cap a network at a few views per second.
-fn quota() -> Quota {
+pub fn quota() -> Quota {
     Quota::per_second(NonZeroU32::new(10_000).unwrap_or(NonZeroU32::MIN))
 }
 
@@ -165,6 +165,14 @@ fn participants(config: &Config) -> Result<Set<ed25519::PublicKey>, String> {
         return Err("this node's key is not in the validator set".into());
     }
     Ok(participants)
+}
+
+/// The scheme this validator signs votes with (and checks others' votes and certificates).
+pub fn signing_scheme(config: &Config) -> Result<Scheme, String> {
+    let participants = participants(config)?;
+    let mut namespace = config.namespace.clone();
+    namespace.extend_from_slice(b"/consensus");
+    Scheme::signer(&namespace, participants, config.key.clone()).ok_or_else(|| "this node's key is not in the validator set".into())
 }
 
 /// Largest p2p message: a block or a certificate of `n` signers, whichever is larger.
@@ -257,10 +265,7 @@ where
         }
     });
 
-    let mut consensus_namespace = config.namespace.clone();
-    consensus_namespace.extend_from_slice(b"/consensus");
-    let scheme = Scheme::signer(&consensus_namespace, participants, config.key.clone())
-        .ok_or("this node's key is not in the validator set")?;
+    let scheme = signing_scheme(&config)?;
     let page_cache = CacheRef::new(NonZeroU16::new(16_384).unwrap_or(NonZeroU16::MIN), nz(512));
     let epocher = FixedEpocher::new(nz64(u64::MAX));
     let genesis_digest = commonware_cryptography::Digestible::digest(&config.genesis);

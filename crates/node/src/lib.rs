@@ -208,6 +208,12 @@ impl Node {
         self.executed_time_ms.load(Ordering::Relaxed)
     }
 
+    /// The state root after the final block at `height`, if it is among the recent ones
+    /// executed since this node started.
+    pub fn root_at(&self, height: u64) -> Option<[u8; 32]> {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner()).get(&height).map(|(_, root)| *root)
+    }
+
     pub fn executed(&self) -> Executed {
         *self.executed_tx.borrow()
     }

@@ -1,0 +1,104 @@
+//! A byzantine validator: it holds a real validator key but runs no honest node. For every
+//! vote it hears it signs two conflicting ones (the proposal it saw, and a made-up one) and
+//! sends both to everyone; now and then it sends bytes that decode as nothing, on every
+//! channel, and a transaction batch with a forged signature. Honest validators must block
+//! it and go on.
+
+use accord_consensus::engine::{quota, signing_scheme};
+use accord_consensus::CHANNELS;
+use accord_node::config::Home;
+use accord_types::{Action, Address, BlockBody, PointsAction, SignedTx, Transaction, TxHash};
+use commonware_codec::{DecodeExt, Encode};
+use commonware_consensus::simplex::scheme::ed25519::Scheme;
+use commonware_consensus::simplex::types::{Finalize, Notarize, Proposal, Vote};
+use commonware_cryptography::sha256::Digest;
+use commonware_p2p::simulated::Oracle;
+use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+use commonware_runtime::{deterministic, Spawner as _, Supervisor as _};
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng};
+
+/// Start the byzantine validator of `home` on `oracle`'s network.
+pub async fn start(
+    context: &deterministic::Context,
+    oracle: &Oracle<commonware_cryptography::ed25519::PublicKey, deterministic::Context>,
+    home: &Home,
+    seed: u64,
+) {
+    let key = home.read_validator_key().expect("key");
+    let genesis: accord_node::config::Genesis = Home::read_json(&home.genesis()).expect("genesis");
+    let validators = genesis.validate().expect("genesis");
+    let config = accord_consensus::Config {
+        key: key.clone(),
+        validators: validators
+            .into_iter()
+            .zip(&genesis.validators)
+            .map(|(public_key, v)| accord_consensus::Validator { public_key, address: v.p2p_address })
+            .collect(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        namespace: accord_consensus::finality::namespace(&genesis.chain_id),
+        leader_timeout: std::time::Duration::from_secs(1),
+        genesis: accord_node::genesis_block(&genesis),
+        partition_prefix: String::new(),
+    };
+    let scheme = signing_scheme(&config).expect("the byzantine key is a validator's");
+    let control = oracle.control(commonware_cryptography::Signer::public_key(&key));
+    let (mut votes, mut vote_inbox) = control.register(CHANNELS[0], quota()).await.expect("registers");
+    let (mut certificates, _) = control.register(CHANNELS[1], quota()).await.expect("registers");
+    let (mut gossip, _) = control.register(CHANNELS[5], quota()).await.expect("registers");
+    let chain_id = genesis.chain_id.clone();
+    context.child("byzantine").spawn(move |_| async move {
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xb42);
+        while let Ok((_, message)) = vote_inbox.recv().await {
+            let conflicting = match Vote::<Scheme, Digest>::decode(message) {
+                Ok(Vote::Notarize(seen)) => {
+                    let other = Proposal::new(seen.proposal.round, seen.proposal.parent, Digest(rng.random()));
+                    [Notarize::sign(&scheme, seen.proposal), Notarize::sign(&scheme, other)]
+                        .into_iter()
+                        .flatten()
+                        .map(|v| Vote::<Scheme, Digest>::Notarize(v).encode())
+                        .collect::<Vec<_>>()
+                }
+                Ok(Vote::Finalize(seen)) => {
+                    let other = Proposal::new(seen.proposal.round, seen.proposal.parent, Digest(rng.random()));
+                    [Finalize::sign(&scheme, seen.proposal), Finalize::sign(&scheme, other)]
+                        .into_iter()
+                        .flatten()
+                        .map(|v| Vote::<Scheme, Digest>::Finalize(v).encode())
+                        .collect::<Vec<_>>()
+                }
+                _ => Vec::new(),
+            };
+            for vote in conflicting {
+                let _ = votes.send(Recipients::All, vote, true);
+            }
+            if rng.random_bool(0.05) {
+                let garbage: Vec<u8> = (0..rng.random_range(1..512)).map(|_| rng.random()).collect();
+                let _ = votes.send(Recipients::All, garbage.clone(), false);
+                let _ = certificates.send(Recipients::All, garbage.clone(), false);
+                let _ = gossip.send(Recipients::All, garbage, false);
+            }
+            if rng.random_bool(0.05) {
+                let _ = gossip.send(Recipients::All, forged_batch(&chain_id, &mut rng), false);
+            }
+        }
+    });
+}
+
+/// A well-formed batch whose one transaction carries a signature its signer never made.
+fn forged_batch(chain_id: &str, rng: &mut StdRng) -> Vec<u8> {
+    let tx = Transaction {
+        chain_id: chain_id.into(),
+        signer: Address(rng.random()),
+        nonce: 0,
+        actions: vec![Action::Points(PointsAction::Transfer { symbol: "SIM".into(), to: Address(rng.random()), amount: 1 })],
+        memo: String::new(),
+    };
+    let hash: TxHash = tx.hash();
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&rng.random::<[u8; 32]>());
+    signature[32..].copy_from_slice(&rng.random::<[u8; 32]>());
+    let mut w = accord_types::Writer::new();
+    BlockBody { txs: vec![SignedTx { tx, hash, signature }] }.encode_into(&mut w);
+    w.finish()
+}
