@@ -306,6 +306,7 @@ pub async fn status(State(node): Node_) -> Answer {
     Ok(Json(json!({ "chain_id": node.genesis.chain_id, "height": executed.height,
         "block_digest": hex::encode(executed.digest), "state_root": hex::encode(executed.root),
         "mempool_txs": node.mempool.len(), "validators": validators,
+        "role": if node.is_validator() { "validator" } else { "follower" },
         "genesis_time_ms": node.genesis.genesis_time_ms })))
 }
 

@@ -53,6 +53,10 @@ pub struct Config {
     pub leader_timeout: Duration,
     /// The height-0 block all validators agree on.
     pub genesis: Block,
+    /// Followers: non-voting nodes the validators let connect (they receive votes,
+    /// certificates and blocks, and may pass transactions on). A follower's own list may be
+    /// empty: it dials the validators.
+    pub followers: Vec<Validator>,
     /// Prepended to every storage partition name (empty for a node with its own directory;
     /// distinct per node when several share one simulated storage).
     pub partition_prefix: String,
@@ -161,18 +165,34 @@ fn participants(config: &Config) -> Result<Set<ed25519::PublicKey>, String> {
         .map(|v| v.public_key.clone())
         .try_collect()
         .map_err(|_| "the validator set has duplicate keys".to_string())?;
-    if participants.position(&config.key.public_key()).is_none() {
-        return Err("this node's key is not in the validator set".into());
-    }
     Ok(participants)
 }
 
-/// The scheme this validator signs votes with (and checks others' votes and certificates).
+/// Whether this node votes (its key is a validator's) or only follows.
+pub fn is_validator(config: &Config) -> bool {
+    let me = config.key.public_key();
+    config.validators.iter().any(|v| v.public_key == me)
+}
+
+/// The scheme a validator signs votes with and checks others' votes and certificates with;
+/// for a follower, one that only checks.
 pub fn signing_scheme(config: &Config) -> Result<Scheme, String> {
     let participants = participants(config)?;
     let mut namespace = config.namespace.clone();
     namespace.extend_from_slice(b"/consensus");
-    Scheme::signer(&namespace, participants, config.key.clone()).ok_or_else(|| "this node's key is not in the validator set".into())
+    if is_validator(config) {
+        Scheme::signer(&namespace, participants, config.key.clone()).ok_or_else(|| "this node's key is not in the validator set".into())
+    } else {
+        Ok(Scheme::verifier(&namespace, participants))
+    }
+}
+
+fn addresses(peers: &[Validator]) -> Result<Map<ed25519::PublicKey, Address>, String> {
+    peers
+        .iter()
+        .map(|v| (v.public_key.clone(), Address::from(v.address)))
+        .try_collect()
+        .map_err(|_| "a key is listed twice among the validators or followers".to_string())
 }
 
 /// Largest p2p message: a block or a certificate of `n` signers, whichever is larger.
@@ -187,6 +207,12 @@ pub fn max_message_size(n: u32) -> u32 {
 /// Finalized blocks arrive, in height order, on the returned receiver.
 pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) -> Result<Started, String> {
     let n = participants(&config)?.len() as u32;
+    let primary = addresses(&config.validators)?;
+    let secondary = addresses(&config.followers)?;
+    if config.followers.iter().any(|f| config.validators.iter().any(|v| v.public_key == f.public_key)) {
+        return Err("a follower's key is also a validator's".into());
+    }
+    let peers = (config.validators.len() + config.followers.len() + 1) as u32;
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: config.key.clone(),
@@ -198,15 +224,10 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     );
     let mut p2p_namespace = config.namespace.clone();
     p2p_namespace.extend_from_slice(b"/p2p");
-    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(n as usize), max_message_size(n), nz(1024));
+    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(peers as usize), max_message_size(n), nz(1024));
     let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-    let addresses: Map<ed25519::PublicKey, Address> = config
-        .validators
-        .iter()
-        .map(|v| (v.public_key.clone(), Address::from(v.address)))
-        .try_collect()
-        .map_err(|_| "the validator set has duplicate keys".to_string())?;
-    oracle.track(0, addresses);
+    // Validators dial each other; followers are let in, and dial the validators.
+    oracle.track(0, commonware_p2p::AddressableTrackedPeers::new(primary, secondary));
     let [votes, certificates, resolver, broadcast, backfill, gossip] = CHANNELS.map(|c| network.register(c, quota()));
     let channels = Channels { votes, certificates, resolver, broadcast, backfill, gossip };
     let network_handle = network.start();

@@ -24,6 +24,15 @@ pub struct Genesis {
     pub validators: Vec<GenesisValidator>,
 }
 
+/// A follower: a non-voting node validators let connect.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Follower {
+    /// Hex of its 32-byte ed25519 node key.
+    pub public_key: String,
+    /// Its p2p listener.
+    pub p2p_address: SocketAddr,
+}
+
 /// Settings of one node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NodeConfig {
@@ -39,6 +48,10 @@ pub struct NodeConfig {
     pub mempool_txs_max: usize,
     /// How long a view waits for its leader.
     pub leader_timeout_ms: u64,
+    /// Followers this validator lets connect (a follower needs no list: it dials the
+    /// validators of the genesis).
+    #[serde(default)]
+    pub followers: Vec<Follower>,
 }
 
 impl Default for NodeConfig {
@@ -50,6 +63,7 @@ impl Default for NodeConfig {
             block_txs_max: 10_000,
             mempool_txs_max: 200_000,
             leader_timeout_ms: 3000,
+            followers: Vec::new(),
         }
     }
 }

@@ -132,6 +132,8 @@ impl Runtime {
 /// A running node.
 pub struct Node {
     runtime: Runtime,
+    /// This node's key (a validator's, or a follower's p2p identity).
+    pub key: ed25519::PublicKey,
     pub genesis: Genesis,
     pub validators: Vec<ed25519::PublicKey>,
     pub config: NodeConfig,
@@ -214,6 +216,13 @@ impl Node {
         self.recent.lock().unwrap_or_else(|p| p.into_inner()).get(&height).map(|(_, root)| *root)
     }
 
+    /// Whether this node votes (its key is a genesis validator's) or only follows: a
+    /// follower receives, checks and executes every final block and serves the API, and
+    /// passes transactions on to the validators.
+    pub fn is_validator(&self) -> bool {
+        self.validators.contains(&self.key)
+    }
+
     pub fn executed(&self) -> Executed {
         *self.executed_tx.borrow()
     }
@@ -261,7 +270,8 @@ impl Node {
         if let Some(gossip) = self.gossip.get() {
             let admitted: Vec<SignedTx> =
                 txs.into_iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(t, _)| t).collect();
-            if !admitted.is_empty() && self.validators.len() > 1 {
+            // A lone validator proposes everything itself; a follower never proposes.
+            if !admitted.is_empty() && (self.validators.len() > 1 || !self.is_validator()) {
                 let mut w = accord_types::Writer::new();
                 accord_types::BlockBody { txs: admitted }.encode_into(&mut w);
                 let _ = gossip.unbounded_send(w.finish());
@@ -580,6 +590,7 @@ pub async fn open(
 ) -> Result<Arc<Node>, String> {
     let genesis: Genesis = Home::read_json(&home.genesis()).map_err(|e| e.to_string())?;
     let validators = genesis.validate().map_err(|e| e.to_string())?;
+    let key = commonware_cryptography::Signer::public_key(&home.read_validator_key().map_err(|e| e.to_string())?);
     std::fs::create_dir_all(home.data()).map_err(|e| e.to_string())?;
     let mut state =
         State::open(storage, &format!("{partition_prefix}state")).await.map_err(|e| e.to_string())?;
@@ -608,6 +619,7 @@ pub async fn open(
     let (executed_tx, _) = watch::channel(executed);
     Ok(Arc::new(Node {
         runtime,
+        key,
         exec: executor(&genesis.chain_id),
         validators,
         mempool: Mempool::new(config.mempool_txs_max),
@@ -629,10 +641,21 @@ pub async fn open(
     }))
 }
 
-/// What consensus needs to start for the node of `home` (its key, the genesis validators).
+/// What consensus needs to start for the node of `home` (its key, the genesis validators,
+/// the followers it lets connect).
 pub fn consensus_config(node: &Node, home: &Home, partition_prefix: &str) -> Result<accord_consensus::Config, String> {
     let key = home.read_validator_key().map_err(|e| e.to_string())?;
+    let mut followers = Vec::new();
+    for f in &node.config.followers {
+        let public_key = config::public_key_from_hex(&f.public_key)
+            .map_err(|e| format!("{}: follower {}: {e}", home.config().display(), f.public_key))?;
+        if node.validators.contains(&public_key) {
+            return Err(format!("{}: follower {} is a validator of the genesis", home.config().display(), f.public_key));
+        }
+        followers.push(accord_consensus::Validator { public_key, address: f.p2p_address });
+    }
     Ok(accord_consensus::Config {
+        followers,
         key,
         validators: node
             .genesis

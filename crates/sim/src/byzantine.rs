@@ -40,6 +40,7 @@ pub async fn start(
         leader_timeout: std::time::Duration::from_secs(1),
         genesis: accord_node::genesis_block(&genesis),
         partition_prefix: String::new(),
+        followers: Vec::new(),
     };
     let scheme = signing_scheme(&config).expect("the byzantine key is a validator's");
     let control = oracle.control(commonware_cryptography::Signer::public_key(&key));

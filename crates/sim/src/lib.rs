@@ -7,6 +7,10 @@
 //! restarts, how the network splits and heals, which transactions are sent where, and what a
 //! byzantine validator does. A seed that fails fails the same way every time.
 //!
+//! A follower (a non-voting node with a verify-only scheme, let in by the validators as a
+//! secondary peer) runs alongside; it takes transactions and passes them on, is partitioned
+//! and crashed like the others, and must end with the same blocks, roots and receipts.
+//!
 //! [`run`] drives one scenario to the end and panics, naming what broke, if a property does
 //! not hold:
 //! - **agreement**: no two honest nodes finalized different blocks at one height;
@@ -104,10 +108,12 @@ struct Sim {
     context: deterministic::Context,
     scenario: Scenario,
     rng: StdRng,
+    /// Validators' keys, then the follower's.
     keys: Vec<ed25519::PrivateKey>,
     homes: Vec<PathBuf>,
     oracle: Oracle<ed25519::PublicKey, deterministic::Context>,
-    /// Honest validators' nodes (`None`: crashed; always `None` for the byzantine one).
+    /// Honest validators' nodes and the follower's (`None`: crashed; always `None` for the
+    /// byzantine one).
     nodes: Vec<Option<Running>>,
     /// Directed links that are up.
     links: HashSet<(usize, usize)>,
@@ -137,20 +143,26 @@ fn client(key: ed25519::PrivateKey) -> Client {
     Client { address: address(&key), key, nonce: 0, pending: None }
 }
 
-fn write_homes(root: &Path, keys: &[ed25519::PrivateKey]) -> Vec<PathBuf> {
+/// Homes of `validators` validators and, last, one follower.
+fn write_homes(root: &Path, keys: &[ed25519::PrivateKey], validators: usize) -> Vec<PathBuf> {
+    let dummy = |i: usize| std::net::SocketAddr::from(([127, 0, 0, 1], 20_000 + i as u16));
     let genesis = Genesis {
         chain_id: CHAIN_ID.into(),
         genesis_time_ms: 0,
-        validators: keys
+        validators: keys[..validators]
             .iter()
             .enumerate()
             .map(|(i, k)| GenesisValidator {
                 public_key: accord_node::config::public_key_hex(&k.public_key()),
                 // Not used: the simulated network routes by key.
-                p2p_address: std::net::SocketAddr::from(([127, 0, 0, 1], 20_000 + i as u16)),
+                p2p_address: dummy(i),
             })
             .collect(),
     };
+    let followers = vec![accord_node::config::Follower {
+        public_key: accord_node::config::public_key_hex(&keys[validators].public_key()),
+        p2p_address: dummy(validators),
+    }];
     keys.iter()
         .enumerate()
         .map(|(i, key)| {
@@ -159,7 +171,12 @@ fn write_homes(root: &Path, keys: &[ed25519::PrivateKey]) -> Vec<PathBuf> {
             std::fs::create_dir_all(&dir).expect("home directory");
             home.write_validator_key(key).expect("key");
             Home::write_json(&home.genesis(), &genesis).expect("genesis");
-            let config = NodeConfig { block_interval_ms: 200, leader_timeout_ms: 1000, ..NodeConfig::default() };
+            let config = NodeConfig {
+                block_interval_ms: 200,
+                leader_timeout_ms: 1000,
+                followers: if i < validators { followers.clone() } else { Vec::new() },
+                ..NodeConfig::default()
+            };
             Home::write_json(&home.config(), &config).expect("config");
             dir
         })
@@ -171,17 +188,18 @@ impl Sim {
         let n = scenario.validators;
         let mut rng = StdRng::seed_from_u64(scenario.seed);
         let keys: Vec<ed25519::PrivateKey> =
-            (0..n).map(|_| ed25519::PrivateKey::from_seed(rng.random())).collect();
-        let homes = write_homes(root, &keys);
-        let (network, oracle) = simulated::Network::new_with_peers(
+            (0..=n).map(|_| ed25519::PrivateKey::from_seed(rng.random())).collect();
+        let homes = write_homes(root, &keys, n);
+        let (network, oracle) = simulated::Network::new_with_split_peers(
             context.child("network"),
             simulated::Config {
                 max_size: max_message_size(n as u32),
-                max_peers_per_set: NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN),
+                max_peers_per_set: NonZeroUsize::new(n + 1).unwrap_or(NonZeroUsize::MIN),
                 disconnect_on_block: true,
                 tracked_peer_sets: NonZeroUsize::MIN,
             },
-            keys.iter().map(|k| k.public_key()),
+            keys[..n].iter().map(|k| k.public_key()),
+            [keys[n].public_key()],
         )
         .await;
         network.start();
@@ -194,7 +212,7 @@ impl Sim {
             keys,
             homes,
             oracle,
-            nodes: (0..n).map(|_| None).collect(),
+            nodes: (0..=n).map(|_| None).collect(),
             links: HashSet::new(),
             issuer,
             users,
@@ -202,8 +220,8 @@ impl Sim {
             repairs: Vec::new(),
             outcome: Outcome::default(),
         };
-        for a in 0..n {
-            for b in 0..n {
+        for a in 0..=n {
+            for b in 0..=n {
                 if a != b {
                     let link = if scenario.faults { sim.random_link() } else { Self::good_link() };
                     sim.link(a, b, link).await;
@@ -214,18 +232,28 @@ impl Sim {
             let home = Home::new(&sim.homes[0]);
             byzantine::start(&sim.context, &sim.oracle, &home, scenario.seed).await;
         }
-        for i in sim.honest() {
+        for i in sim.members() {
             sim.start(i).await;
         }
         sim
     }
 
+    /// Honest validators.
     fn honest(&self) -> std::ops::Range<usize> {
         usize::from(self.scenario.byzantine)..self.scenario.validators
     }
 
+    /// Honest validators and the follower.
+    fn members(&self) -> std::ops::RangeInclusive<usize> {
+        usize::from(self.scenario.byzantine)..=self.scenario.validators
+    }
+
+    fn follower(&self) -> usize {
+        self.scenario.validators
+    }
+
     fn live(&self) -> Vec<usize> {
-        self.honest().filter(|i| self.nodes[*i].is_some()).collect()
+        self.members().filter(|i| self.nodes[*i].is_some()).collect()
     }
 
     fn now(&self) -> SystemTime {
@@ -429,24 +457,24 @@ impl Sim {
     /// One random fault; most undo themselves a random while later (see [`Repair`]).
     async fn fault(&mut self) {
         let n = self.scenario.validators;
-        let crashed: Vec<usize> = self.honest().filter(|i| self.nodes[*i].is_none()).collect();
+        let crashed = self.honest().filter(|i| self.nodes[*i].is_none()).count();
         // At most f + 1 validators down at once (the byzantine one counts): finality may
-        // pause, and must resume.
+        // pause, and must resume. The follower does not count.
         let f = (n - 1) / 3;
-        let down = crashed.len() + usize::from(self.scenario.byzantine);
+        let down = crashed + usize::from(self.scenario.byzantine);
         let repair_at = self.now() + Duration::from_millis(self.rng.random_range(300..5000));
+        let live = self.live();
+        let victim = live[self.rng.random_range(0..live.len())];
         match self.rng.random_range(0..4) {
-            0 | 1 if down <= f => {
-                let live = self.live();
-                let i = live[self.rng.random_range(0..live.len())];
-                self.crash(i).await;
-                self.repairs.push((repair_at, Repair::Restart(i)));
+            0 | 1 if down <= f || victim == self.follower() => {
+                self.crash(victim).await;
+                self.repairs.push((repair_at, Repair::Restart(victim)));
             }
             0..=2 => {
-                // Split the validators in two at random; nothing crosses until the heal.
-                let side: Vec<bool> = (0..n).map(|_| self.rng.random_bool(0.5)).collect();
-                for a in 0..n {
-                    for b in 0..n {
+                // Split the nodes in two at random; nothing crosses until the heal.
+                let side: Vec<bool> = (0..=n).map(|_| self.rng.random_bool(0.5)).collect();
+                for a in 0..=n {
+                    for b in 0..=n {
                         if a != b && side[a] != side[b] {
                             self.unlink(a, b).await;
                         }
@@ -457,8 +485,8 @@ impl Sim {
             }
             _ => {
                 // A link changes: latency, jitter and loss.
-                let a = self.rng.random_range(0..n);
-                let b = (a + self.rng.random_range(1..n)) % n;
+                let a = self.rng.random_range(0..=n);
+                let b = (a + self.rng.random_range(1..=n)) % (n + 1);
                 let link = self.random_link();
                 self.link(a, b, link).await;
             }
@@ -482,8 +510,8 @@ impl Sim {
     /// Restore every missing link (lossy ones as they were, or `perfect`: all good).
     async fn heal(&mut self, perfect: bool) {
         let n = self.scenario.validators;
-        for a in 0..n {
-            for b in 0..n {
+        for a in 0..=n {
+            for b in 0..=n {
                 if a != b && (perfect || !self.links.contains(&(a, b))) {
                     let link = if perfect { Self::good_link() } else { self.random_link() };
                     self.link(a, b, link).await;
@@ -506,7 +534,7 @@ impl Sim {
             self.context.sleep(STEP).await;
         }
         // Heal everything; every pending transaction must commit, and blocks must go on.
-        for i in self.honest().collect::<Vec<_>>() {
+        for i in self.members().collect::<Vec<_>>() {
             if self.nodes[i].is_none() {
                 self.start(i).await;
             }
@@ -531,12 +559,15 @@ impl Sim {
     }
 
     fn heights(&self) -> Vec<u64> {
-        self.honest().filter_map(|i| self.nodes[i].as_ref().map(|r| r.node.executed().height)).collect()
+        self.members().filter_map(|i| self.nodes[i].as_ref().map(|r| r.node.executed().height)).collect()
     }
 
     async fn check_properties(&mut self) {
         let nodes: Vec<(usize, Arc<Node>)> =
-            self.honest().filter_map(|i| self.nodes[i].as_ref().map(|r| (i, r.node.clone()))).collect();
+            self.members().filter_map(|i| self.nodes[i].as_ref().map(|r| (i, r.node.clone()))).collect();
+        assert_eq!(nodes.len(), self.members().count(), "every honest node and the follower run at the end");
+        let follower = self.follower();
+        assert!(!nodes.iter().any(|(i, n)| n.is_validator() == (*i == follower)), "roles: the follower alone does not vote");
         let height = nodes.iter().map(|(_, n)| n.executed().height).min().unwrap_or(0);
         self.outcome.height = height;
         // Agreement: one block per height on every honest node.
@@ -586,11 +617,11 @@ impl Sim {
         let index = |key: &ed25519::PublicKey| self.keys.iter().position(|k| k.public_key() == *key);
         for (by, whom) in &blocked {
             let (by, whom) = (index(by), index(whom));
-            let honest = |i: Option<usize>| i.is_some_and(|i| self.honest().contains(&i));
+            let honest = |i: Option<usize>| i.is_some_and(|i| self.members().contains(&i));
             assert!(!(honest(by) && honest(whom)), "honest validator {by:?} blocked honest validator {whom:?}");
         }
         if self.scenario.byzantine {
-            for (i, _) in &nodes {
+            for (i, _) in nodes.iter().filter(|(i, _)| *i != follower) {
                 let me = self.keys[*i].public_key();
                 let liar = self.keys[0].public_key();
                 assert!(
