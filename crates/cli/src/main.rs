@@ -89,11 +89,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TestnetCommand {
-    /// Write keys, one genesis and one config per validator into DIR/node0, DIR/node1, …;
-    /// then run each with `accord --home DIR/nodeK node`.
+    /// Write keys, one genesis and one config per validator into DIR/node0, DIR/node1, …
+    /// (and per follower into DIR/follower0, …); then run each with
+    /// `accord --home DIR/nodeK node` (a follower: `accord --home DIR/followerK node`).
     Init {
         #[arg(long, default_value_t = 4)]
         validators: usize,
+        /// Non-voting nodes that receive, check and execute every final block and serve the
+        /// API (what an auditor or a Web2 system runs next to its own software).
+        #[arg(long, default_value_t = 0)]
+        followers: usize,
         #[arg(long)]
         out: PathBuf,
         #[arg(long, default_value = "accord-testnet")]
@@ -106,12 +111,13 @@ enum TestnetCommand {
 }
 
 fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
-    let TestnetCommand::Init { validators, out, chain_id, base_port } = command;
+    let TestnetCommand::Init { validators, followers, out, chain_id, base_port } = command;
     if validators == 0 {
         return Err(anyhow!("--validators must be at least 1"));
     }
+    let all = validators + followers;
     let ports: Vec<(u16, u16)> = match base_port {
-        Some(base) => (0..validators)
+        Some(base) => (0..all)
             .map(|k| {
                 let api = u16::try_from(usize::from(base) + 2 * k).map_err(|_| anyhow!("--base-port too high for {validators} nodes"))?;
                 Ok((api, api.checked_add(1).ok_or_else(|| anyhow!("--base-port too high"))?))
@@ -119,7 +125,7 @@ fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
             .collect::<Result<_>>()?,
         None => {
             // Hold every listener until all are picked, so no port is handed out twice.
-            let listeners = (0..2 * validators)
+            let listeners = (0..2 * all)
                 .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
                 .collect::<std::io::Result<Vec<_>>>()?;
             let picked: Vec<u16> = listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<std::io::Result<_>>()?;
@@ -127,13 +133,14 @@ fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
         }
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
-    let homes = accord_node::config::Home::init_testnet(&out, &chain_id, &ports, now)?;
-    let nodes: Vec<Value> = homes
+    let homes = accord_node::config::Home::init_testnet(&out, &chain_id, &ports, validators, now)?;
+    let mut nodes: Vec<Value> = homes
         .iter()
         .zip(&ports)
         .map(|(h, (api, p2p))| json!({ "home": h, "api": format!("http://127.0.0.1:{api}"), "p2p": format!("127.0.0.1:{p2p}") }))
         .collect();
-    print(global, &json!({ "chain_id": chain_id, "validators": validators, "nodes": nodes }));
+    let followers: Vec<Value> = nodes.split_off(validators);
+    print(global, &json!({ "chain_id": chain_id, "validators": validators, "nodes": nodes, "followers": followers }));
     Ok(())
 }
 

@@ -87,8 +87,14 @@ fn serve(home: Home, config: NodeConfig) -> Result<()> {
                 tracing::error!(error = %e, "the API stopped");
             }
         });
-        tracing::info!(chain_id = %node.genesis.chain_id, height = node.executed().height, "accord is running");
-        eprintln!("accord: chain {} at height {}, API on http://{}", node.genesis.chain_id, node.executed().height, node.config.api_address);
+        let role = if node.is_validator() { "validator" } else { "follower (does not vote)" };
+        tracing::info!(chain_id = %node.genesis.chain_id, height = node.executed().height, role, "accord is running");
+        eprintln!(
+            "accord: chain {} at height {}, {role}, API on http://{}",
+            node.genesis.chain_id,
+            node.executed().height,
+            node.config.api_address
+        );
         let _ = futures::future::select(consensus, api).await;
         Err(anyhow!("the node stopped"))
     });

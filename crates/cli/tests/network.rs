@@ -2,6 +2,8 @@
 //! any of them commit; `kill -9` of a random validator, again and again under load, and the
 //! loss of quorum (2 of 4 down) never make them diverge; afterwards every transaction an API
 //! reported committed is on every node, exactly once, and all nodes agree on the state root.
+//! A follower (a fifth, non-voting process) takes transactions too, ends on the same state,
+//! and serves a balance that a client verifies against the validators' signatures.
 
 mod common;
 
@@ -19,23 +21,28 @@ use std::time::{Duration, Instant};
 /// A local network of validators, killed and removed on drop.
 struct Net {
     dir: PathBuf,
+    /// Validators' APIs, then followers'.
     urls: Vec<String>,
+    homes: Vec<PathBuf>,
     children: Vec<Option<Child>>,
 }
 
 impl Net {
-    fn init(validators: usize) -> Self {
+    fn init(validators: usize, followers: usize) -> Self {
         let dir = temp_home("net");
         let out = Command::new(env!("CARGO_BIN_EXE_accord"))
-            .args(["--json", "testnet", "init", "--validators", &validators.to_string(), "--out"])
+            .args(["--json", "testnet", "init", "--validators", &validators.to_string()])
+            .args(["--followers", &followers.to_string(), "--out"])
             .arg(&dir)
             .output()
             .expect("accord runs");
         assert!(out.status.success(), "testnet init: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-        let urls = v["nodes"].as_array().expect("nodes").iter().map(|n| n["api"].as_str().expect("api").to_string()).collect();
-        let mut net = Net { dir, urls, children: (0..validators).map(|_| None).collect() };
-        for k in 0..validators {
+        let all: Vec<Value> = ["nodes", "followers"].iter().flat_map(|k| v[*k].as_array().expect("nodes").clone()).collect();
+        let urls = all.iter().map(|n| n["api"].as_str().expect("api").to_string()).collect();
+        let homes = all.iter().map(|n| PathBuf::from(n["home"].as_str().expect("home"))).collect();
+        let mut net = Net { dir, urls, homes, children: all.iter().map(|_| None).collect() };
+        for k in 0..all.len() {
             net.start(k);
         }
         net
@@ -44,7 +51,7 @@ impl Net {
     fn start(&mut self, k: usize) {
         let child = Command::new(env!("CARGO_BIN_EXE_accord"))
             .arg("--home")
-            .arg(self.dir.join(format!("node{k}")))
+            .arg(&self.homes[k])
             .arg("node")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -108,10 +115,13 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
     println!("seed {seed} (replay with ACCORD_NET_SEED={seed})");
     let mut rng = Lcg(seed);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let mut net = Net::init(4);
-    for k in 0..4 {
+    let mut net = Net::init(4, 1);
+    const FOLLOWER: usize = 4;
+    for k in 0..5 {
         net.wait_height(k, 2, &rt);
     }
+    let role = |k: usize| net.status(k, &rt).expect("status")["role"].clone();
+    assert_eq!((role(0), role(FOLLOWER)), (Value::from("validator"), Value::from("follower")));
     let chain_id = net.status(0, &rt).expect("status")["chain_id"].as_str().expect("chain id").to_string();
     let issuer = ed25519::PrivateKey::from_seed(1);
     let users: Vec<ed25519::PrivateKey> = (10..30).map(ed25519::PrivateKey::from_seed).collect();
@@ -139,8 +149,9 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
     let mut committed: HashSet<TxHash> = HashSet::new();
     let mut nonce = vec![0u64; users.len()];
     for round in 0..20 {
+        // The entry node is any other node, the follower included (it passes transactions on).
         let victim = rng.next(4) as usize;
-        let entry = (victim + 1 + rng.next(3) as usize) % 4;
+        let entry = (victim + 1 + rng.next(4) as usize) % 5;
         let client = Client::new(&net.urls[entry]);
         let mut sent = Vec::new();
         for step in 0..3 {
@@ -200,14 +211,14 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
     assert!(paused <= top + 2, "{paused} vs {top}");
     net.start(2);
     net.start(3);
-    for k in 0..4 {
+    for k in 0..5 {
         net.wait_height(k, paused + 3, &rt);
     }
 
     // Every node: the same root at the same height, and every acknowledged commit, once.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let s: Vec<Option<Value>> = (0..4).map(|k| net.status(k, &rt)).collect();
+        let s: Vec<Option<Value>> = (0..5).map(|k| net.status(k, &rt)).collect();
         let pairs: HashSet<(u64, String)> = s
             .iter()
             .flatten()
@@ -222,7 +233,7 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
         std::thread::sleep(Duration::from_millis(30));
     }
     assert!(committed.len() > 100, "only {} committed", committed.len());
-    for k in 0..4 {
+    for k in 0..5 {
         let client = Client::new(&net.urls[k]);
         let mut at: HashMap<TxHash, u64> = HashMap::new();
         for hash in &committed {
@@ -252,16 +263,16 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
         assert_eq!(total, 20 * 1_000_000, "node {k}: the supply does not add up");
     }
 
-    // A client trusting only the genesis file verifies a balance through any node: the
+    // A client trusting only the genesis file verifies a balance through the follower: the
     // proof, the headers, and a quorum (3 of 4) of the genesis validators' signatures.
     let who = address(&users[0]).to_string();
-    let expected = rt.block_on(Client::new(&net.urls[2]).account(&address(&users[0]))).expect("account")["balances"]
+    let expected = rt.block_on(Client::new(&net.urls[FOLLOWER]).account(&address(&users[0]))).expect("account")["balances"]
         ["balances"]["NET"]
         .clone();
     let out = Command::new(env!("CARGO_BIN_EXE_accord"))
         .arg("--home")
-        .arg(net.dir.join("node2"))
-        .args(["--node", &net.urls[2], "--json", "verify", "balance", &who, "NET"])
+        .arg(&net.homes[FOLLOWER])
+        .args(["--node", &net.urls[FOLLOWER], "--json", "verify", "balance", &who, "NET"])
         .output()
         .expect("accord runs");
     assert!(out.status.success(), "verify failed: {}", String::from_utf8_lossy(&out.stdout));

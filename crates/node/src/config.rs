@@ -190,17 +190,22 @@ impl Home {
         Self::write_json(&self.config(), &config)
     }
 
-    /// Write the homes of an `n`-validator network on this machine into `out/node0..n-1`:
-    /// one key each, one shared genesis, one config each with the given ports
-    /// (`ports[k] = (api, p2p)`).
+    /// Write the homes of a network on this machine: `validators` validators in
+    /// `out/node0..` and the rest of `ports` as followers in `out/follower0..`. One key each,
+    /// one shared genesis (the validators), one config each with the given ports
+    /// (`ports[k] = (api, p2p)`); every validator lets every follower connect.
     pub fn init_testnet(
         out: &Path,
         chain_id: &str,
         ports: &[(u16, u16)],
+        validators: usize,
         now_ms: u64,
     ) -> Result<Vec<PathBuf>, ConfigError> {
-        if ports.is_empty() {
+        if validators == 0 {
             return Err(ConfigError::Invalid("a network needs at least one validator".into()));
+        }
+        if ports.len() < validators {
+            return Err(ConfigError::Invalid("fewer ports than validators".into()));
         }
         if out.join("node0").exists() {
             return Err(file_error(&out.join("node0"), "exists already; choose another --out or remove it"));
@@ -210,20 +215,31 @@ impl Home {
         let genesis = Genesis {
             chain_id: chain_id.to_string(),
             genesis_time_ms: now_ms,
-            validators: keys
+            validators: keys[..validators]
                 .iter()
                 .zip(ports)
                 .map(|(k, (_, p2p))| GenesisValidator { public_key: public_key_hex(&k.public_key()), p2p_address: localhost(*p2p) })
                 .collect(),
         };
         genesis.validate()?;
+        let followers: Vec<Follower> = keys[validators..]
+            .iter()
+            .zip(&ports[validators..])
+            .map(|(k, (_, p2p))| Follower { public_key: public_key_hex(&k.public_key()), p2p_address: localhost(*p2p) })
+            .collect();
         let mut homes = Vec::new();
         for (i, (key, (api, p2p))) in keys.iter().zip(ports).enumerate() {
-            let home = Home::new(out.join(format!("node{i}")));
+            let (name, followers) = if i < validators {
+                (format!("node{i}"), followers.clone())
+            } else {
+                (format!("follower{}", i - validators), Vec::new())
+            };
+            let home = Home::new(out.join(name));
             std::fs::create_dir_all(&home.dir).map_err(|e| file_error(&home.dir, e))?;
             home.write_validator_key(key)?;
             Self::write_json(&home.genesis(), &genesis)?;
-            let config = NodeConfig { api_address: localhost(*api), p2p_address: localhost(*p2p), ..NodeConfig::default() };
+            let config =
+                NodeConfig { api_address: localhost(*api), p2p_address: localhost(*p2p), followers, ..NodeConfig::default() };
             Self::write_json(&home.config(), &config)?;
             homes.push(home.dir);
         }
