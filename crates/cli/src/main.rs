@@ -70,6 +70,10 @@ enum Command {
     /// Set up a network of validators on this machine.
     #[command(subcommand)]
     Testnet(TestnetCommand),
+    /// Set up a follower: a node that receives, checks and executes every final block and
+    /// serves the API, without voting.
+    #[command(subcommand)]
+    Follower(FollowerCommand),
     /// Manage keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -108,6 +112,29 @@ enum TestnetCommand {
         #[arg(long)]
         base_port: Option<u16>,
     },
+}
+
+#[derive(Subcommand)]
+enum FollowerCommand {
+    /// Create the follower's home (at --home) for the chain of GENESIS; prints the entry to
+    /// add to `followers` in every validator's node.json (then restart them one at a time).
+    Init {
+        /// The chain's genesis.json.
+        genesis: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: std::net::SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:26656")]
+        p2p: std::net::SocketAddr,
+    },
+}
+
+fn follower(global: &Global, command: FollowerCommand) -> Result<()> {
+    let FollowerCommand::Init { genesis, api, p2p } = command;
+    let genesis: accord_node::config::Genesis = accord_node::config::Home::read_json(&genesis)?;
+    let home = accord_node::config::Home::new(global.home());
+    let entry = home.init_follower(&genesis, api, p2p)?;
+    print(global, &json!({ "home": global.home(), "chain_id": genesis.chain_id, "follower": entry }));
+    Ok(())
 }
 
 fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
@@ -354,6 +381,7 @@ fn main() {
         Command::Node(args) => run::node(&global, args),
         Command::Keys(c) => keys(&global, c),
         Command::Testnet(c) => testnet(&global, c),
+        Command::Follower(c) => follower(&global, c),
         command => tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(
             |rt| {
                 rt.block_on(async {

@@ -279,3 +279,43 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
     let verified: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(verified["balance"], expected, "{verified}");
 }
+
+/// `accord follower init` writes a follower's home for an existing chain and prints the
+/// entry validators add; a second init into the same home, and a validator listing its own
+/// key as a follower, are refused with messages that say what to fix.
+#[test]
+fn a_follower_is_set_up_for_an_existing_chain_and_bad_follower_lists_are_refused() {
+    let dir = temp_home("follower");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_accord")).args(args).output().expect("accord runs");
+    let d = dir.to_str().expect("utf-8 path");
+    let out = run(&["--json", "testnet", "init", "--validators", "1", "--out", d]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let genesis = dir.join("node0/genesis.json");
+    let follower_home = dir.join("auditor");
+    let f = follower_home.to_str().expect("utf-8 path");
+    let g = genesis.to_str().expect("utf-8 path");
+    let init = ["--home", f, "--json", "follower", "init", g, "--api", "127.0.0.1:0", "--p2p", "127.0.0.1:0"];
+    let out = run(&init);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let key = v["follower"]["public_key"].as_str().expect("key").to_string();
+    assert_eq!(key.len(), 64);
+    assert_eq!(std::fs::read(&genesis).expect("genesis"), std::fs::read(follower_home.join("genesis.json")).expect("copy"));
+    let again = run(&init);
+    assert!(!again.status.success());
+    let said = format!("{}{}", String::from_utf8_lossy(&again.stdout), String::from_utf8_lossy(&again.stderr));
+    assert!(said.contains("exists already"), "{said}");
+
+    // A validator that lists its own key as a follower does not start.
+    let config_path = dir.join("node0/node.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(&config_path).expect("config")).expect("json");
+    let genesis_json: Value = serde_json::from_slice(&std::fs::read(&genesis).expect("genesis")).expect("json");
+    let own = genesis_json["validators"][0]["public_key"].clone();
+    config["followers"] = serde_json::json!([{ "public_key": own, "p2p_address": "127.0.0.1:1" }]);
+    std::fs::write(&config_path, serde_json::to_vec(&config).expect("json")).expect("write");
+    let out = run(&["--home", dir.join("node0").to_str().expect("utf-8"), "node"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is a validator of the genesis"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -190,6 +190,21 @@ impl Home {
         Self::write_json(&self.config(), &config)
     }
 
+    /// Create a follower's home for the chain of `genesis`: the same genesis, a fresh node
+    /// key, a config. Returns the entry each validator adds to its `followers`.
+    pub fn init_follower(&self, genesis: &Genesis, api: SocketAddr, p2p: SocketAddr) -> Result<Follower, ConfigError> {
+        genesis.validate()?;
+        if self.genesis().exists() {
+            return Err(file_error(&self.genesis(), "exists already; choose another home"));
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| file_error(&self.dir, e))?;
+        let key = ed25519::PrivateKey::random(&mut rand::rng());
+        self.write_validator_key(&key)?;
+        Self::write_json(&self.genesis(), genesis)?;
+        Self::write_json(&self.config(), &NodeConfig { api_address: api, p2p_address: p2p, ..NodeConfig::default() })?;
+        Ok(Follower { public_key: public_key_hex(&key.public_key()), p2p_address: p2p })
+    }
+
     /// Write the homes of a network on this machine: `validators` validators in
     /// `out/node0..` and the rest of `ports` as followers in `out/follower0..`. One key each,
     /// one shared genesis (the validators), one config each with the given ports
