@@ -1,8 +1,10 @@
 //! A byzantine validator: it holds a real validator key but runs no honest node. For every
-//! vote it hears it signs two conflicting ones (the proposal it saw, and a made-up one) and
-//! sends both to everyone; now and then it sends bytes that decode as nothing, on every
-//! channel, and a transaction batch with a forged signature. Honest validators must block
-//! it and go on.
+//! notarize or finalize vote it hears it signs two conflicting ones (the proposal it saw, and
+//! a made-up one) and sends both to everyone. For every nullify vote it hears (validators
+//! waiting out a view, typically its own as leader) it proposes two different made-up blocks
+//! at that view, one to each half of the validators: equivocating proposals. Now and then it
+//! sends bytes that decode as nothing, on every channel, and a transaction batch with a
+//! forged signature. Honest validators must block it and go on.
 
 use accord_consensus::engine::{quota, signing_scheme};
 use accord_consensus::CHANNELS;
@@ -14,6 +16,8 @@ use commonware_consensus::simplex::types::{Finalize, Notarize, Proposal, Vote};
 use commonware_cryptography::sha256::Digest;
 use commonware_p2p::simulated::Oracle;
 use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+use commonware_cryptography::Signer as _;
+use std::collections::HashSet;
 use commonware_runtime::{deterministic, Spawner as _, Supervisor as _};
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng};
@@ -43,15 +47,31 @@ pub async fn start(
         followers: Vec::new(),
     };
     let scheme = signing_scheme(&config).expect("the byzantine key is a validator's");
-    let control = oracle.control(commonware_cryptography::Signer::public_key(&key));
+    let control = oracle.control(key.public_key());
     let (mut votes, mut vote_inbox) = control.register(CHANNELS[0], quota()).await.expect("registers");
     let (mut certificates, _) = control.register(CHANNELS[1], quota()).await.expect("registers");
     let (mut gossip, _) = control.register(CHANNELS[5], quota()).await.expect("registers");
     let chain_id = genesis.chain_id.clone();
+    let others: Vec<_> = config.validators.iter().map(|v| v.public_key.clone()).filter(|k| *k != config.key.public_key()).collect();
+    let (left, right) = others.split_at(others.len() / 2);
+    let (left, right) = (left.to_vec(), right.to_vec());
     context.child("byzantine").spawn(move |_| async move {
         let mut rng = StdRng::seed_from_u64(seed ^ 0xb42);
+        let mut proposed = HashSet::new();
         while let Ok((_, message)) = vote_inbox.recv().await {
             let conflicting = match Vote::<Scheme, Digest>::decode(message) {
+                Ok(Vote::Nullify(seen)) => {
+                    let round = seen.round;
+                    if let (true, Some(parent)) = (proposed.insert(round), round.view().previous()) {
+                        for half in [&left, &right] {
+                            let made_up = Proposal::new(round, parent, Digest(rng.random()));
+                            if let Some(vote) = Notarize::sign(&scheme, made_up) {
+                                let _ = votes.send(Recipients::Some(half.clone()), Vote::<Scheme, Digest>::Notarize(vote).encode(), true);
+                            }
+                        }
+                    }
+                    Vec::new()
+                }
                 Ok(Vote::Notarize(seen)) => {
                     let other = Proposal::new(seen.proposal.round, seen.proposal.parent, Digest(rng.random()));
                     [Notarize::sign(&scheme, seen.proposal), Notarize::sign(&scheme, other)]
