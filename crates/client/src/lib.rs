@@ -3,6 +3,7 @@
 //! Used by the CLI and the tests; never depends on the node.
 
 pub mod keystore;
+pub mod memo;
 pub mod verify;
 
 use accord_types::reject::RejectInfo;
