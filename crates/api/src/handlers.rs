@@ -325,13 +325,15 @@ pub async fn metrics(State(node): Node_) -> impl IntoResponse {
          # TYPE accord_txs_committed_total counter\naccord_txs_committed_total {}\n\
          # TYPE accord_txs_rejected_total counter\naccord_txs_rejected_total {}\n\
          # TYPE accord_txs_submitted_total counter\naccord_txs_submitted_total {}\n\
-         # TYPE accord_mempool_txs gauge\naccord_mempool_txs {}\n",
+         # TYPE accord_mempool_txs gauge\naccord_mempool_txs {}\n\
+         # TYPE accord_gossip_undecodable_total counter\naccord_gossip_undecodable_total {}\n",
         executed.height,
         c.blocks_executed.load(Ordering::Relaxed),
         c.txs_committed.load(Ordering::Relaxed),
         c.txs_rejected.load(Ordering::Relaxed),
         c.txs_submitted.load(Ordering::Relaxed),
         node.mempool.len(),
+        c.gossip_undecodable.load(Ordering::Relaxed),
     ) + &node.runtime_metrics();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -146,7 +146,7 @@ fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
     let ports: Vec<(u16, u16)> = match base_port {
         Some(base) => (0..all)
             .map(|k| {
-                let api = u16::try_from(usize::from(base) + 2 * k).map_err(|_| anyhow!("--base-port too high for {validators} nodes"))?;
+                let api = u16::try_from(usize::from(base) + 2 * k).map_err(|_| anyhow!("--base-port too high for {all} nodes"))?;
                 Ok((api, api.checked_add(1).ok_or_else(|| anyhow!("--base-port too high"))?))
             })
             .collect::<Result<_>>()?,

@@ -306,6 +306,18 @@ fn a_follower_is_set_up_for_an_existing_chain_and_bad_follower_lists_are_refused
     let said = format!("{}{}", String::from_utf8_lossy(&again.stdout), String::from_utf8_lossy(&again.stderr));
     assert!(said.contains("exists already"), "{said}");
 
+    // A node whose key is no validator's does not start as a validator (a wrong key must not
+    // quietly turn a validator into a follower): it must say "role": "follower".
+    let follower_config = follower_home.join("node.json");
+    let mut fc: Value = serde_json::from_slice(&std::fs::read(&follower_config).expect("config")).expect("json");
+    assert_eq!(fc["role"], "follower");
+    fc.as_object_mut().expect("object").remove("role");
+    std::fs::write(&follower_config, serde_json::to_vec(&fc).expect("json")).expect("write");
+    let out = run(&["--home", f, "node"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not the key of any validator") && err.contains("\"role\": \"follower\""), "{err}");
+
     // A validator that lists its own key as a follower does not start.
     let config_path = dir.join("node0/node.json");
     let mut config: Value = serde_json::from_slice(&std::fs::read(&config_path).expect("config")).expect("json");

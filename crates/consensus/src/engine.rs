@@ -94,8 +94,8 @@ pub struct Gossip {
     /// Batches other validators sent, with who sent them (best effort: dropped when the
     /// node falls behind).
     pub incoming: futures::channel::mpsc::Receiver<(ed25519::PublicKey, Vec<u8>)>,
-    /// Disconnect a peer that sent something no honest validator sends (a batch that does
-    /// not decode, a transaction with a bad signature) and refuse it from then on.
+    /// Disconnect a peer that sent something no honest node sends (a transaction with a
+    /// forged signature) and refuse its connections for as long as p2p blocks peers (an hour).
     pub block: Arc<dyn Fn(ed25519::PublicKey) + Send + Sync>,
 }
 
@@ -231,9 +231,10 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     let [votes, certificates, resolver, broadcast, backfill, gossip] = CHANNELS.map(|c| network.register(c, quota()));
     let channels = Channels { votes, certificates, resolver, broadcast, backfill, gossip };
     let network_handle = network.start();
-    let (chain, finalized, gossip, engine) =
-        run(context.child("engine"), config, host, channels, oracle.clone(), oracle).await?;
-    let all = context.child("consensus").spawn(move |_| async move {
+    let supervisor = context.child("consensus");
+    // The same context as before `run` existed, so metric names stay as they were.
+    let (chain, finalized, gossip, engine) = run(context, config, host, channels, oracle.clone(), oracle).await?;
+    let all = supervisor.spawn(move |_| async move {
         let _ = futures::future::select(network_handle, engine).await;
     });
     Ok((chain, finalized, gossip, all))
@@ -267,7 +268,7 @@ where
     let (mut gossip_in_tx, gossip_in) = futures::channel::mpsc::channel::<(ed25519::PublicKey, Vec<u8>)>(GOSSIP_INBOX);
     let gossip_blocker = std::sync::Mutex::new(blocker.clone());
     let gossip_block: Arc<dyn Fn(ed25519::PublicKey) + Send + Sync> = Arc::new(move |peer| {
-        tracing::warn!(?peer, "blocking a peer that sent invalid transactions");
+        tracing::warn!(?peer, "blocking a peer that passed on a forged transaction");
         let _ = gossip_blocker.lock().unwrap_or_else(|p| p.into_inner()).block(peer);
     });
     let gossip_send = context.child("gossip_send").spawn(move |_| async move {

@@ -33,9 +33,25 @@ pub struct Follower {
     pub p2p_address: SocketAddr,
 }
 
+/// Whether a node votes.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Its key must be one of the genesis validators'.
+    #[default]
+    Validator,
+    /// Receives, checks and executes every final block; never votes. Its key must not be
+    /// a validator's.
+    Follower,
+}
+
 /// Settings of one node.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NodeConfig {
+    /// `validator` (the default) or `follower`; checked against the key at start, so a
+    /// validator with a wrong key does not quietly stop voting.
+    #[serde(default)]
+    pub role: Role,
     /// Where the HTTP API listens.
     pub api_address: SocketAddr,
     /// Where p2p listens.
@@ -64,6 +80,7 @@ impl Default for NodeConfig {
             mempool_txs_max: 200_000,
             leader_timeout_ms: 3000,
             followers: Vec::new(),
+            role: Role::Validator,
         }
     }
 }
@@ -194,14 +211,17 @@ impl Home {
     /// key, a config. Returns the entry each validator adds to its `followers`.
     pub fn init_follower(&self, genesis: &Genesis, api: SocketAddr, p2p: SocketAddr) -> Result<Follower, ConfigError> {
         genesis.validate()?;
-        if self.genesis().exists() {
-            return Err(file_error(&self.genesis(), "exists already; choose another home"));
+        for existing in [self.genesis(), self.validator_key(), self.config()] {
+            if existing.exists() {
+                return Err(file_error(&existing, "exists already; choose another home"));
+            }
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| file_error(&self.dir, e))?;
         let key = ed25519::PrivateKey::random(&mut rand::rng());
         self.write_validator_key(&key)?;
         Self::write_json(&self.genesis(), genesis)?;
-        Self::write_json(&self.config(), &NodeConfig { api_address: api, p2p_address: p2p, ..NodeConfig::default() })?;
+        let config = NodeConfig { api_address: api, p2p_address: p2p, role: Role::Follower, ..NodeConfig::default() };
+        Self::write_json(&self.config(), &config)?;
         Ok(Follower { public_key: public_key_hex(&key.public_key()), p2p_address: p2p })
     }
 
@@ -244,17 +264,22 @@ impl Home {
             .collect();
         let mut homes = Vec::new();
         for (i, (key, (api, p2p))) in keys.iter().zip(ports).enumerate() {
-            let (name, followers) = if i < validators {
-                (format!("node{i}"), followers.clone())
+            let (name, followers, role) = if i < validators {
+                (format!("node{i}"), followers.clone(), Role::Validator)
             } else {
-                (format!("follower{}", i - validators), Vec::new())
+                (format!("follower{}", i - validators), Vec::new(), Role::Follower)
             };
             let home = Home::new(out.join(name));
             std::fs::create_dir_all(&home.dir).map_err(|e| file_error(&home.dir, e))?;
             home.write_validator_key(key)?;
             Self::write_json(&home.genesis(), &genesis)?;
-            let config =
-                NodeConfig { api_address: localhost(*api), p2p_address: localhost(*p2p), followers, ..NodeConfig::default() };
+            let config = NodeConfig {
+                api_address: localhost(*api),
+                p2p_address: localhost(*p2p),
+                followers,
+                role,
+                ..NodeConfig::default()
+            };
             Self::write_json(&home.config(), &config)?;
             homes.push(home.dir);
         }

@@ -61,6 +61,8 @@ pub struct Counters {
     pub txs_rejected: AtomicU64,
     pub blocks_executed: AtomicU64,
     pub txs_submitted: AtomicU64,
+    /// Gossiped batches dropped because they did not decode.
+    pub gossip_undecodable: AtomicU64,
 }
 
 /// What the node needs from its runtime: timers, tasks, and what to do when it must stop.
@@ -282,9 +284,11 @@ impl Node {
 
     /// Admit a batch another validator passed on (not passed on again). What this node
     /// refuses is not recorded as rejected: the entry node has it (e.g. a later nonce that
-    /// overtook an earlier one) and it may well commit. `false`: the batch is one no honest
-    /// validator sends (it does not decode, or a signature is bad; peers pass on only what
-    /// they admitted), so the sender should be blocked.
+    /// overtook an earlier one) and it may well commit. `false`: a transaction that decoded
+    /// carries a bad signature, which no honest peer passes on (they pass on only what they
+    /// admitted), so the sender should be blocked. A batch that does not decode is dropped,
+    /// not blocked: during a rolling upgrade an honest peer may pass on a format this
+    /// release does not know.
     async fn admit_gossiped(self: &Arc<Self>, bytes: &[u8]) -> bool {
         let mut r = accord_types::Reader::new(bytes);
         match accord_types::BlockBody::decode_from(&mut r) {
@@ -292,7 +296,11 @@ impl Node {
                 let results = self.admit(body.txs, false).await;
                 !results.contains(&Err(Reject::BadSignature))
             }
-            _ => false,
+            _ => {
+                self.counters.gossip_undecodable.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(bytes = bytes.len(), "a peer passed on transactions this node cannot decode; dropped");
+                true
+            }
         }
     }
 
@@ -591,6 +599,24 @@ pub async fn open(
     let genesis: Genesis = Home::read_json(&home.genesis()).map_err(|e| e.to_string())?;
     let validators = genesis.validate().map_err(|e| e.to_string())?;
     let key = commonware_cryptography::Signer::public_key(&home.read_validator_key().map_err(|e| e.to_string())?);
+    match (config.role, validators.contains(&key)) {
+        (config::Role::Validator, false) => {
+            return Err(format!(
+                "{} is not the key of any validator in {}; use the right key or genesis, or set \"role\": \"follower\" in {} to run a node that does not vote",
+                home.validator_key().display(),
+                home.genesis().display(),
+                home.config().display()
+            ))
+        }
+        (config::Role::Follower, true) => {
+            return Err(format!(
+                "{} is a validator's key but {} says \"role\": \"follower\"; a follower needs a key of its own",
+                home.validator_key().display(),
+                home.config().display()
+            ))
+        }
+        _ => {}
+    }
     std::fs::create_dir_all(home.data()).map_err(|e| e.to_string())?;
     let mut state =
         State::open(storage, &format!("{partition_prefix}state")).await.map_err(|e| e.to_string())?;
@@ -692,7 +718,7 @@ pub fn attach(
     node.runtime.spawn("gossip_admit", async move {
         while let Some((peer, bytes)) = incoming.next().await {
             if !gossip_node.admit_gossiped(&bytes).await {
-                tracing::warn!(bytes = bytes.len(), "a peer passed on transactions no honest validator would");
+                tracing::warn!(bytes = bytes.len(), "a peer passed on a transaction with a forged signature");
                 block(peer);
             }
         }

@@ -1,10 +1,16 @@
-//! A byzantine validator: it holds a real validator key but runs no honest node. For every
-//! notarize or finalize vote it hears it signs two conflicting ones (the proposal it saw, and
-//! a made-up one) and sends both to everyone. For every nullify vote it hears (validators
-//! waiting out a view, typically its own as leader) it proposes two different made-up blocks
-//! at that view, one to each half of the validators: equivocating proposals. Now and then it
-//! sends bytes that decode as nothing, on every channel, and a transaction batch with a
-//! forged signature. Honest validators must block it and go on.
+//! A byzantine validator: it holds a real validator key but runs no honest node. It acts in
+//! one of two ways, by seed, so that each defence is what stops it:
+//!
+//! - **Equivocator** (even seeds): for every notarize or finalize vote it hears it signs two
+//!   conflicting ones (the proposal it saw, and a made-up one) and sends both to everyone;
+//!   for every nullify vote it hears it proposes two different made-up blocks at that view,
+//!   one to each half of the validators; now and then it sends bytes that decode as
+//!   nothing, on every channel. Consensus (simplex) blocks it, usually within its first
+//!   view, after which it hears nothing more.
+//! - **Forger** (odd seeds): it never votes; while it hears votes it passes on transaction
+//!   batches whose signatures are forged. Only the nodes' gossip check can block it.
+//!
+//! Either way honest validators must block it and go on.
 
 use accord_consensus::engine::{quota, signing_scheme};
 use accord_consensus::CHANNELS;
@@ -58,7 +64,14 @@ pub async fn start(
     context.child("byzantine").spawn(move |_| async move {
         let mut rng = StdRng::seed_from_u64(seed ^ 0xb42);
         let mut proposed = HashSet::new();
+        let forger = seed % 2 == 1;
         while let Ok((_, message)) = vote_inbox.recv().await {
+            if forger {
+                if rng.random_bool(0.1) {
+                    let _ = gossip.send(Recipients::All, forged_batch(&chain_id, &mut rng), false);
+                }
+                continue;
+            }
             let conflicting = match Vote::<Scheme, Digest>::decode(message) {
                 Ok(Vote::Nullify(seen)) => {
                     let round = seen.round;
@@ -98,9 +111,6 @@ pub async fn start(
                 let _ = votes.send(Recipients::All, garbage.clone(), false);
                 let _ = certificates.send(Recipients::All, garbage.clone(), false);
                 let _ = gossip.send(Recipients::All, garbage, false);
-            }
-            if rng.random_bool(0.05) {
-                let _ = gossip.send(Recipients::All, forged_batch(&chain_id, &mut rng), false);
             }
         }
     });

@@ -8,18 +8,18 @@
 
 use accord_sim::{run, Scenario};
 
-fn seeds(default: u64) -> Vec<u64> {
+/// The seeds to run: the replayed one, or `count` (default `default`) derived from `salt`.
+fn seeds(default: u64, salt: u64) -> Vec<u64> {
     if let Ok(one) = std::env::var("ACCORD_SIM_SEED") {
         return vec![one.parse().expect("ACCORD_SIM_SEED is a number")];
     }
     let count = std::env::var("ACCORD_SIM_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    (0..count).collect()
+    (0..count).map(|i: u64| i.wrapping_mul(1_000_003).wrapping_add(salt)).collect()
 }
 
 fn case(name: &str, validators: usize, byzantine: bool, default_seeds: u64, salt: u64) {
     let mut heights = Vec::new();
-    for seed in seeds(default_seeds) {
-        let seed = seed.wrapping_mul(1_000_003).wrapping_add(salt);
+    for seed in seeds(default_seeds, salt) {
         let scenario = Scenario { seed, validators, byzantine, faults: true };
         let outcome = std::panic::catch_unwind(|| run(scenario)).unwrap_or_else(|e| {
             let why = e
@@ -61,7 +61,7 @@ fn seven_validators_one_byzantine() {
 #[test]
 fn steady_networks_finalize_steadily() {
     for (validators, byzantine) in [(4, false), (7, false), (4, true), (7, true)] {
-        for seed in seeds(1) {
+        for seed in seeds(1, 0) {
             let outcome = run(Scenario { seed, validators, byzantine, faults: false });
             eprintln!("steady, {validators} validators, byzantine {byzantine}, seed {seed}: {outcome:?}");
             assert!(
