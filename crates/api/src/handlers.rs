@@ -80,11 +80,26 @@ pub async fn submit_batch(
     Ok(Json(json!({ "results": results })))
 }
 
-#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "hex")), responses((status = 200, description = "pending, committed (height, events) or rejected (code)")))]
+#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "hex")), responses((status = 200, description = "pending, committed (height, events) or rejected (code); once in a block also `memo` and `tx`, the signed transaction in hex (body ‖ signature; the body's SHA-256 is the hash)")))]
 pub async fn tx_status(State(node): Node_, Path(hash): Path<String>) -> Answer {
     let hash: TxHash = hash.parse().map_err(|_| ApiError::invalid_parameter("a tx hash is 64 hex characters"))?;
     let status = node.status(&hash).map_err(internal)?;
-    Ok(Json(serde_json::to_value(status).map_err(internal)?))
+    let at = match &status {
+        accord_node::TxStatus::Committed { receipt } | accord_node::TxStatus::Rejected { receipt: Some(receipt), .. } => {
+            Some((receipt.height, receipt.index as usize))
+        }
+        _ => None,
+    };
+    let mut value = serde_json::to_value(status).map_err(internal)?;
+    if let (Some((height, index)), Some(chain)) = (at, node.chain()) {
+        if let Some(block) = chain.get_block(Height::new(height)).await {
+            if let Some(tx) = block.inner().body.txs.get(index).filter(|t| t.hash == hash) {
+                value["memo"] = json!(tx.tx.memo);
+                value["tx"] = json!(hex::encode(tx.encode()));
+            }
+        }
+    }
+    Ok(Json(value))
 }
 
 async fn read(node: &Node, key: &accord_exec::StateKey) -> Result<(u64, Option<Vec<u8>>), ApiError> {

@@ -195,8 +195,13 @@ enum QueryCommand {
         #[arg(long)]
         history: bool,
     },
-    /// A transaction's status.
-    Tx { hash: String },
+    /// A transaction's status (and, once in a block, its memo).
+    Tx {
+        hash: String,
+        /// Open the private memo with the --from key (it must be one of its recipients).
+        #[arg(long)]
+        decrypt: bool,
+    },
     /// An agreement: parties, signatures, current share holders.
     Agreement { address: String },
     /// A sale or an auction: item, terms, highest bid, status.
@@ -271,6 +276,27 @@ pub fn passphrase() -> Result<String> {
 }
 
 /// An address, or the name of a key in the keystore.
+/// The private memo of a transaction in a block, opened with the --from key. The memo is
+/// taken from the signed transaction the node returned, after checking that it hashes to
+/// `hash` (a node cannot substitute another memo).
+fn decrypt_memo(global: &Global, hash: &accord_types::TxHash, status: &Value) -> Result<String> {
+    let raw = status["tx"].as_str().ok_or_else(|| anyhow!("transaction {hash} is not in a block yet ({})", status["status"]))?;
+    let bytes = hex::decode(raw).map_err(|_| anyhow!("the node returned a transaction that is not hex"))?;
+    let tx = accord_types::SignedTx::decode(&bytes).map_err(|e| anyhow!("the node returned a transaction that does not decode: {e}"))?;
+    if tx.hash != *hash {
+        return Err(anyhow!("the node returned another transaction than {hash}"));
+    }
+    if !accord_client::memo::is_sealed(&tx.tx.memo) {
+        return Err(anyhow!("the memo of {hash} is not private (it is public text: {:?})", tx.tx.memo));
+    }
+    let from = global.from.clone().ok_or_else(|| anyhow!("--from KEYNAME names the key to decrypt with"))?;
+    let store = global.keystore();
+    let info = store.show(&from).map_err(|e| anyhow!("{e}"))?;
+    let pass = if info.insecure { String::new() } else { passphrase()? };
+    let key = store.unlock(&from, &pass).map_err(|e| anyhow!("{e}"))?;
+    accord_client::memo::open(&tx.tx.memo, &key).map_err(|e| anyhow!("{e}"))
+}
+
 pub fn resolve_address(global: &Global, who: &str) -> Result<accord_types::Address> {
     if who.starts_with("acc1") {
         return who.parse().map_err(|e| anyhow!("{who}: {e}"));
@@ -303,9 +329,13 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
             }
             v
         }
-        QueryCommand::Tx { hash } => {
+        QueryCommand::Tx { hash, decrypt } => {
             let hash: accord_types::TxHash = hash.parse().map_err(|_| anyhow!("a tx hash is 64 hex characters"))?;
-            client.tx_status(&hash).await?
+            let mut status = client.tx_status(&hash).await?;
+            if decrypt {
+                status["memo_text"] = json!(decrypt_memo(global, &hash, &status)?);
+            }
+            status
         }
         QueryCommand::Agreement { address } => {
             client.get(&format!("/v1/agreements/{}", resolve_address(global, &address)?)).await?

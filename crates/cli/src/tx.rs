@@ -9,9 +9,14 @@ use std::time::Duration;
 
 #[derive(Args, Clone)]
 pub struct SendOptions {
-    /// A public note stored with the transaction.
+    /// A note stored with the transaction: public, unless --memo-for is given.
     #[arg(long, default_value = "")]
     pub memo: String,
+    /// Encrypt the memo so that only these accounts (addresses or key names, comma
+    /// separated; the sender is added) can read it, with `accord query tx HASH --decrypt`.
+    /// Amounts and parties stay public.
+    #[arg(long, value_delimiter = ',')]
+    pub memo_for: Vec<String>,
     /// Return once queued instead of waiting for the commit.
     #[arg(long)]
     pub no_wait: bool,
@@ -513,8 +518,19 @@ pub async fn run(global: &Global, command: TxCommand) -> Result<()> {
     let chain_id = status["chain_id"].as_str().ok_or_else(|| anyhow!("the node did not say its chain id"))?;
     let account = client.account(&info.address).await?;
     let nonce = account["next_nonce"].as_u64().ok_or_else(|| anyhow!("the node did not say the next nonce"))?;
-    let tx = Transaction { chain_id: chain_id.to_string(), signer: info.address, nonce, actions, memo: options.memo }
-        .sign(&key);
+    let memo = if options.memo_for.is_empty() {
+        options.memo
+    } else {
+        if options.memo.is_empty() {
+            return Err(anyhow!("--memo-for needs a --memo to encrypt"));
+        }
+        let mut readers = vec![info.address];
+        for who in &options.memo_for {
+            readers.push(resolve_address(global, who)?);
+        }
+        accord_client::memo::seal(&options.memo, &readers, accord_types::limits::MEMO_BYTES_MAX).map_err(|e| anyhow!("{e}"))?
+    };
+    let tx = Transaction { chain_id: chain_id.to_string(), signer: info.address, nonce, actions, memo }.sign(&key);
     let hash = client.submit(&tx).await?;
     if options.no_wait {
         print(global, &json!({ "hash": hash.to_string(), "status": "pending" }));

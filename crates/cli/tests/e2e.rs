@@ -304,3 +304,35 @@ fn a_track_agreement_splits_income_and_an_auctioned_right_reverts_by_itself() {
     dev.ok(&["--from", "lawyer", "tx", "multisig", "approve", "--multisig", &amender, "--proposal", "0"]);
     assert_eq!(dev.ok(&["query", "agreement", &track])["agreement"]["legal_hash"], new_legal.as_str());
 }
+
+/// A memo encrypted to chosen accounts: the sender and the named recipient read it with
+/// `query tx --decrypt`; anyone else sees only ciphertext (and the public amount and
+/// parties); a public memo says so.
+#[test]
+fn a_private_memo_is_read_only_by_its_recipients() {
+    let dev = Dev::start(&temp_home("memo"));
+    for who in ["alice", "bob", "carol"] {
+        dev.ok(&["keys", "add", who, "--insecure-no-passphrase"]);
+    }
+    dev.ok(&["--from", "alice", "tx", "asset", "create", "--symbol", "MALL", "--name", "Mall"]);
+    dev.ok(&["--from", "alice", "tx", "asset", "mint", "--symbol", "MALL", "--to", "alice", "--amount", "100", "--reason", "x"]);
+    let sent = dev.ok(&["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "MALL", "--amount", "7",
+        "--memo", "invoice 7, net 30", "--memo-for", "bob"]);
+    let hash = sent["receipt"]["hash"].as_str().expect("hash").to_string();
+    let public = dev.ok(&["query", "tx", &hash]);
+    let memo = public["memo"].as_str().expect("memo");
+    assert!(memo.starts_with("enc1:") && !memo.contains("invoice"), "{memo}");
+    assert!(public["receipt"]["events"].to_string().contains('7'), "amounts stay public: {public}");
+    for reader in ["bob", "alice"] {
+        let read = dev.ok(&["--from", reader, "query", "tx", &hash, "--decrypt"]);
+        assert_eq!(read["memo_text"], "invoice 7, net 30", "{reader}");
+    }
+    let refused = dev.fails(&["--from", "carol", "query", "tx", &hash, "--decrypt"]);
+    assert!(refused.contains("not among the memo's recipients"), "{refused}");
+    let plain = dev.ok(&["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "MALL", "--amount", "1", "--memo", "hello"]);
+    let plain_hash = plain["receipt"]["hash"].as_str().expect("hash").to_string();
+    let refused = dev.fails(&["--from", "bob", "query", "tx", &plain_hash, "--decrypt"]);
+    assert!(refused.contains("not private"), "{refused}");
+    let refused = dev.fails(&["--from", "alice", "tx", "transfer", "--to", "bob", "--symbol", "MALL", "--amount", "1", "--memo-for", "bob"]);
+    assert!(refused.contains("needs a --memo"), "{refused}");
+}
