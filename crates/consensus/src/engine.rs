@@ -212,7 +212,9 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     if config.followers.iter().any(|f| config.validators.iter().any(|v| v.public_key == f.public_key)) {
         return Err("a follower's key is also a validator's".into());
     }
-    let peers = (config.validators.len() + config.followers.len() + 1) as u32;
+    // Every identity of the peer set, this node included: buffers scale with it.
+    let me = config.key.public_key();
+    let peers = config.validators.len() + config.followers.len() + usize::from(!is_validator(&config) && !config.followers.iter().any(|f| f.public_key == me));
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: config.key.clone(),
@@ -224,7 +226,7 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     );
     let mut p2p_namespace = config.namespace.clone();
     p2p_namespace.extend_from_slice(b"/p2p");
-    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(peers as usize), max_message_size(n), nz(1024));
+    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(peers), max_message_size(n), nz(1024));
     let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
     // Validators dial each other; followers are let in, and dial the validators.
     oracle.track(0, commonware_p2p::AddressableTrackedPeers::new(primary, secondary));
