@@ -212,9 +212,9 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     if config.followers.iter().any(|f| config.validators.iter().any(|v| v.public_key == f.public_key)) {
         return Err("a follower's key is also a validator's".into());
     }
-    // Every identity of the peer set, this node included: buffers scale with it.
+    // Every identity of the peer set, this node included, once: buffers scale with it.
     let me = config.key.public_key();
-    let peers = config.validators.len() + config.followers.len() + usize::from(!is_validator(&config) && !config.followers.iter().any(|f| f.public_key == me));
+    let peers = config.validators.iter().chain(&config.followers).map(|v| &v.public_key).chain([&me]).collect::<std::collections::HashSet<_>>().len();
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: config.key.clone(),

@@ -670,12 +670,24 @@ pub async fn open(
 /// What consensus needs to start for the node of `home` (its key, the genesis validators,
 /// the followers it lets connect).
 pub fn consensus_config(node: &Node, home: &Home, partition_prefix: &str) -> Result<accord_consensus::Config, String> {
+    consensus_config_for(home, &node.genesis, &node.validators, &node.config, partition_prefix)
+}
+
+/// [`consensus_config`] from the parts of a home, before (or without) a node: `validators`
+/// are `genesis`'s keys, as [`Genesis::validate`] gives them.
+pub fn consensus_config_for(
+    home: &Home,
+    genesis: &Genesis,
+    validators: &[ed25519::PublicKey],
+    config: &NodeConfig,
+    partition_prefix: &str,
+) -> Result<accord_consensus::Config, String> {
     let key = home.read_validator_key().map_err(|e| e.to_string())?;
     let mut followers = Vec::new();
-    for f in &node.config.followers {
+    for f in &config.followers {
         let public_key = config::public_key_from_hex(&f.public_key)
             .map_err(|e| format!("{}: follower {}: {e}", home.config().display(), f.public_key))?;
-        if node.validators.contains(&public_key) {
+        if validators.contains(&public_key) {
             return Err(format!("{}: follower {} is a validator of the genesis", home.config().display(), f.public_key));
         }
         followers.push(accord_consensus::Validator { public_key, address: f.p2p_address });
@@ -683,17 +695,16 @@ pub fn consensus_config(node: &Node, home: &Home, partition_prefix: &str) -> Res
     Ok(accord_consensus::Config {
         followers,
         key,
-        validators: node
-            .genesis
+        validators: genesis
             .validators
             .iter()
-            .zip(&node.validators)
+            .zip(validators)
             .map(|(v, k)| accord_consensus::Validator { public_key: k.clone(), address: v.p2p_address })
             .collect(),
-        listen: node.config.p2p_address,
-        namespace: accord_consensus::finality::namespace(&node.genesis.chain_id),
-        leader_timeout: Duration::from_millis(node.config.leader_timeout_ms),
-        genesis: genesis_block(&node.genesis),
+        listen: config.p2p_address,
+        namespace: accord_consensus::finality::namespace(&genesis.chain_id),
+        leader_timeout: Duration::from_millis(config.leader_timeout_ms),
+        genesis: genesis_block(genesis),
         partition_prefix: partition_prefix.to_string(),
     })
 }

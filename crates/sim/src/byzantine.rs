@@ -38,20 +38,8 @@ pub async fn start(
     let key = home.read_validator_key().expect("key");
     let genesis: accord_node::config::Genesis = Home::read_json(&home.genesis()).expect("genesis");
     let validators = genesis.validate().expect("genesis");
-    let config = accord_consensus::Config {
-        key: key.clone(),
-        validators: validators
-            .into_iter()
-            .zip(&genesis.validators)
-            .map(|(public_key, v)| accord_consensus::Validator { public_key, address: v.p2p_address })
-            .collect(),
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        namespace: accord_consensus::finality::namespace(&genesis.chain_id),
-        leader_timeout: std::time::Duration::from_secs(1),
-        genesis: accord_node::genesis_block(&genesis),
-        partition_prefix: String::new(),
-        followers: Vec::new(),
-    };
+    let node_config: accord_node::config::NodeConfig = Home::read_json(&home.config()).expect("config");
+    let config = accord_node::consensus_config_for(home, &genesis, &validators, &node_config, "").expect("consensus config");
     let scheme = signing_scheme(&config).expect("the byzantine key is a validator's");
     let control = oracle.control(key.public_key());
     let (mut votes, mut vote_inbox) = control.register(CHANNELS[0], quota()).await.expect("registers");
