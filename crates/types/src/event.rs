@@ -126,6 +126,68 @@ pub enum Event {
         #[serde(with = "amount_text")]
         amount: Amount,
     },
+    /// An issuer proposed terms for a route (a new route or a change).
+    RouteProposed { from: String, to: String, by: Address, terms: crate::RouteTerms },
+    /// Both issuers agree: the route runs on the proposed terms.
+    RouteAccepted { from: String, to: String, by: Address },
+    RouteSuspended { from: String, to: String, by: Address },
+    RouteResumed { from: String, to: String, by: Address },
+    /// `amount` of `from` was burned and `received` of `to` minted to `holder`; `fee` of
+    /// `to` was withheld. `debtor` owes `creditor` `owed` of `settlement_symbol` for it.
+    Converted {
+        holder: Address,
+        from: String,
+        to: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        #[serde(with = "amount_text")]
+        received: Amount,
+        #[serde(with = "amount_text")]
+        fee: Amount,
+        debtor: Address,
+        creditor: Address,
+        settlement_symbol: String,
+        #[serde(with = "amount_text")]
+        owed: Amount,
+    },
+    /// A clearing period between two issuers closed: what each owed the other, netted.
+    ClearingNetted {
+        debtor: Address,
+        creditor: Address,
+        symbol: String,
+        period: u64,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// One issuer confirmed an off-ledger payment of the net; the other has yet to.
+    ClearingConfirmed {
+        by: Address,
+        counterparty: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        reference: String,
+    },
+    /// The net of every closed clearing period between the two was paid: on the ledger, or
+    /// off it under `reference` (confirmed by both).
+    ClearingSettled {
+        debtor: Address,
+        creditor: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// Units left the ledger for the issuer's own system: burned here, to be credited to
+    /// `legacy_account` there.
+    Withdrawn {
+        symbol: String,
+        from: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        legacy_account: String,
+    },
     /// An ended auction could not be settled or unwound (`code` says why); anyone may
     /// retry with `auction_settle`.
     SettlementFailed { listing: Address, code: u16 },

@@ -17,7 +17,7 @@ pub use codec::{DecodeError, Reader, Writer};
 pub use event::Event;
 pub use reject::Reject;
 pub use tx::{
-    Action, AgreementAction, AssetKind, Item, MarketAction, MultisigAction, Party, PointsAction, SignedTx, Transaction,
+    Action, AgreementAction, AssetKind, Item, MarketAction, MultisigAction, Party, PointsAction, RouteTerms, SignedTx, Transaction,
     TxHash,
 };
 

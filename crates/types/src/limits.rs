@@ -40,3 +40,16 @@ pub const AUCTION_DURATION_MAX_MS: u64 = 366 * DAY_MS;
 pub const AUCTION_EXTENSION_MAX_MS: u64 = DAY_MS;
 /// Auctions end in one-second slots; a block settles at most this many slots that are due.
 pub const AUCTION_SLOTS_PER_BLOCK_MAX: usize = 64;
+/// Longest account id in an issuer's own system, named by a withdrawal.
+pub const LEGACY_ACCOUNT_BYTES_MAX: usize = 128;
+/// Longest reference of an off-ledger clearing payment.
+pub const SETTLEMENT_REF_BYTES_MAX: usize = 128;
+/// Shortest clearing period.
+pub const CLEARING_PERIOD_MIN_MS: u64 = 1_000;
+/// Longest clearing period.
+pub const CLEARING_PERIOD_MAX_MS: u64 = 366 * DAY_MS;
+/// Most closed, unsettled clearing periods kept apart between two issuers; older ones are
+/// folded into one.
+pub const CLEARING_POSITIONS_MAX: usize = 366;
+/// Most issuer pairs with obligations in an open clearing period at once.
+pub const CLEARING_OPEN_PAIRS_MAX: usize = 4_096;

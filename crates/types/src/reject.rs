@@ -68,6 +68,13 @@ rejects! {
     /// An item of zero, a price or reserve of zero, a bad symbol or an empty share period.
     InvalidListing = 140, "a listing offers a non-zero item for a non-zero price; a share period is above zero";
     /// The nonce was already used.
+    InvalidRate = 150, "a rate or settlement price is a fraction whose numerator and denominator are above zero";
+    InvalidFee = 151, "a route's fee is below 1,000,000 ppm";
+    InvalidValidity = 152, "a route's validity window ends after it starts";
+    InvalidClearingPeriod = 153, "a clearing period is 1 second to 366 days";
+    SameAsset = 154, "a route joins two different assets";
+    InvalidLegacyAccount = 155, "a legacy account id is 1 to 128 bytes";
+    InvalidSettlementRef = 156, "an off-ledger payment reference is 1 to 128 bytes";
     NonceTooLow = 200, "the nonce was already used by this account";
     /// The nonce skips ahead of the next expected one.
     NonceTooHigh = 201, "the nonce is ahead of the next expected nonce";
@@ -148,6 +155,23 @@ rejects! {
     /// The market owes the signer nothing in this asset.
     NothingOwed = 260, "the market owes this account nothing in this asset";
     /// The transaction reads state its actions could not name before the block ran.
+    UnknownRoute = 270, "no route joins these assets in this direction";
+    NotRouteIssuer = 271, "only the issuer of either asset of the route may do this";
+    NothingToAccept = 272, "the route has no proposed terms awaiting the signer's acceptance";
+    ProposedTermsDiffer = 273, "the accepted terms are not the proposed ones";
+    RouteNotActive = 274, "the route is not accepted yet, or an issuer suspended it";
+    RouteOutsideValidity = 275, "the route's validity window does not include this block's time";
+    OverRouteDailyLimit = 276, "the conversion would exceed the route's limit for today";
+    ConversionTooSmall = 277, "the conversion would pay out nothing after rate and fee";
+    BelowMinReceived = 278, "the conversion would pay out less than the minimum asked for";
+    AlreadySuspended = 279, "the signer already suspended this route";
+    NotSuspended = 280, "the signer has not suspended this route";
+    NotClearingParty = 281, "the signer and the counterparty have nothing to clear in this asset";
+    NotDebtor = 282, "only the issuer that owes the net may settle it";
+    WrongSettlementAmount = 283, "the amount is not the net owed for the closed clearing periods";
+    ClearingPeriodMismatch = 284, "these issuers already clear in this asset over another period";
+    TooManyOpenClearings = 285, "too many issuer pairs have obligations in an open clearing period";
+    NotCurrency = 286, "clearing is settled in an asset of kind currency";
     StateNotDeclared = 290, "the transaction uses state created earlier in the same block in a way that must be declared ahead; send it again";
     /// The node's queue is full; try again later.
     MempoolFull = 300, "the node's transaction queue is full, retry later";

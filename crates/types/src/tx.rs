@@ -135,6 +135,120 @@ pub enum PointsAction {
         #[serde(with = "amount_text")]
         amount: Amount,
     },
+    /// Propose a route from `from` to `to` on `terms` (or new terms for an existing route).
+    /// The signer issues one of the two assets; the route runs on these terms once the
+    /// other issuer accepts them.
+    RoutePropose { from: String, to: String, terms: RouteTerms },
+    /// Accept the terms the other issuer proposed; they must be exactly the proposed ones.
+    RouteAccept { from: String, to: String, terms: RouteTerms },
+    /// Stop conversions on a route (either issuer); it runs again once every issuer that
+    /// suspended it has resumed it.
+    RouteSuspend { from: String, to: String },
+    /// Lift the signer's own suspension of a route.
+    RouteResume { from: String, to: String },
+    /// Convert `amount` of `from` held by the signer along the active route: `from` is
+    /// burned, `to` is minted (within its caps), and the route's issuers owe each other
+    /// for it at the next clearing.
+    Convert {
+        from: String,
+        to: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        /// Refuse the conversion if it would pay out less than this (terms changed meanwhile).
+        #[serde(default, with = "opt_amount_text", skip_serializing_if = "Option::is_none")]
+        min_received: Option<Amount>,
+    },
+    /// Pay the whole net the signer owes `counterparty` in `symbol` for closed clearing
+    /// periods; `amount` must be exactly that net.
+    ClearingSettle {
+        counterparty: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
+    /// Confirm that the net in `symbol` between the signer and `counterparty` was paid off
+    /// the ledger under `reference`. Settled once both issuers confirmed the same amount
+    /// and reference.
+    ClearingConfirm {
+        counterparty: Address,
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        reference: String,
+    },
+    /// Leave the ledger for the issuer's own (legacy) system: `amount` is burned and a
+    /// `withdrawn` event tells the issuer to credit `legacy_account` there.
+    Withdraw {
+        symbol: String,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+        legacy_account: String,
+    },
+}
+
+/// The terms of an exchange route: how units of `from` become units of `to`, and what the
+/// issuer of `from` owes the issuer of `to` for each conversion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTerms {
+    /// Units of `to` per unit of `from`, as the exact fraction `rate_num / rate_den`.
+    pub rate_num: u64,
+    pub rate_den: u64,
+    /// Part of the converted `to` units withheld by the issuer of `to`, in parts per million.
+    #[serde(default)]
+    pub fee_ppm: u32,
+    /// Most units of `from` converted along the route per day of block time.
+    #[serde(default, with = "opt_amount_text", skip_serializing_if = "Option::is_none")]
+    pub daily_limit: Option<Amount>,
+    /// Conversions are possible from this time on (block time, ms).
+    #[serde(default)]
+    pub valid_from_ms: u64,
+    /// ... and until (not including) this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_ms: Option<u64>,
+    /// The currency asset the issuers clear in.
+    pub settlement_symbol: String,
+    /// Units of `settlement_symbol` owed by the issuer of `from` to the issuer of `to`
+    /// per unit of `from` converted: `settle_num / settle_den`.
+    pub settle_num: u64,
+    pub settle_den: u64,
+    /// Obligations between the two issuers are netted at the end of every period of this
+    /// length (block time; periods count from time zero).
+    #[serde(default = "one_day")]
+    pub clearing_period_ms: u64,
+}
+
+fn one_day() -> u64 {
+    DAY_MS
+}
+
+impl RouteTerms {
+    pub fn encode(&self, w: &mut Writer) {
+        w.u64(self.rate_num);
+        w.u64(self.rate_den);
+        w.u32(self.fee_ppm);
+        w.opt_u128(self.daily_limit);
+        w.u64(self.valid_from_ms);
+        w.opt_u64(self.valid_until_ms);
+        w.bytes8(self.settlement_symbol.as_bytes());
+        w.u64(self.settle_num);
+        w.u64(self.settle_den);
+        w.u64(self.clearing_period_ms);
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            rate_num: r.u64("rate numerator")?,
+            rate_den: r.u64("rate denominator")?,
+            fee_ppm: r.u32("fee")?,
+            daily_limit: r.opt_u128("daily limit")?,
+            valid_from_ms: r.u64("valid from")?,
+            valid_until_ms: r.opt_u64("valid until")?,
+            settlement_symbol: r.string8(SYMBOL_BYTES_MAX, "settlement symbol")?,
+            settle_num: r.u64("settlement numerator")?,
+            settle_den: r.u64("settlement denominator")?,
+            clearing_period_ms: r.u64("clearing period")?,
+        })
+    }
 }
 
 fn yes() -> bool {
@@ -631,6 +745,45 @@ fn encode_points(a: &PointsAction, w: &mut Writer) {
             w.bytes8(symbol.as_bytes());
             w.u128(*amount);
         }
+        PointsAction::RoutePropose { from, to, terms } | PointsAction::RouteAccept { from, to, terms } => {
+            let action = if matches!(a, PointsAction::RoutePropose { .. }) { 5 } else { 6 };
+            w.u16(tag(MODULE_POINTS, action));
+            w.bytes8(from.as_bytes());
+            w.bytes8(to.as_bytes());
+            terms.encode(w);
+        }
+        PointsAction::RouteSuspend { from, to } | PointsAction::RouteResume { from, to } => {
+            let action = if matches!(a, PointsAction::RouteSuspend { .. }) { 7 } else { 8 };
+            w.u16(tag(MODULE_POINTS, action));
+            w.bytes8(from.as_bytes());
+            w.bytes8(to.as_bytes());
+        }
+        PointsAction::Convert { from, to, amount, min_received } => {
+            w.u16(tag(MODULE_POINTS, 9));
+            w.bytes8(from.as_bytes());
+            w.bytes8(to.as_bytes());
+            w.u128(*amount);
+            w.opt_u128(*min_received);
+        }
+        PointsAction::ClearingSettle { counterparty, symbol, amount } => {
+            w.u16(tag(MODULE_POINTS, 10));
+            w.raw(&counterparty.0);
+            w.bytes8(symbol.as_bytes());
+            w.u128(*amount);
+        }
+        PointsAction::ClearingConfirm { counterparty, symbol, amount, reference } => {
+            w.u16(tag(MODULE_POINTS, 11));
+            w.raw(&counterparty.0);
+            w.bytes8(symbol.as_bytes());
+            w.u128(*amount);
+            w.bytes8(reference.as_bytes());
+        }
+        PointsAction::Withdraw { symbol, amount, legacy_account } => {
+            w.u16(tag(MODULE_POINTS, 12));
+            w.bytes8(symbol.as_bytes());
+            w.u128(*amount);
+            w.bytes8(legacy_account.as_bytes());
+        }
     }
 }
 
@@ -659,6 +812,32 @@ fn decode_points(action: u8, r: &mut Reader<'_>) -> Result<PointsAction, DecodeE
             amount: r.u128("amount")?,
         },
         4 => PointsAction::Burn { symbol: symbol(r)?, amount: r.u128("amount")? },
+        5 => PointsAction::RoutePropose { from: symbol(r)?, to: symbol(r)?, terms: RouteTerms::decode(r)? },
+        6 => PointsAction::RouteAccept { from: symbol(r)?, to: symbol(r)?, terms: RouteTerms::decode(r)? },
+        7 => PointsAction::RouteSuspend { from: symbol(r)?, to: symbol(r)? },
+        8 => PointsAction::RouteResume { from: symbol(r)?, to: symbol(r)? },
+        9 => PointsAction::Convert {
+            from: symbol(r)?,
+            to: symbol(r)?,
+            amount: r.u128("amount")?,
+            min_received: r.opt_u128("minimum received")?,
+        },
+        10 => PointsAction::ClearingSettle {
+            counterparty: Address(r.array("counterparty")?),
+            symbol: symbol(r)?,
+            amount: r.u128("amount")?,
+        },
+        11 => PointsAction::ClearingConfirm {
+            counterparty: Address(r.array("counterparty")?),
+            symbol: symbol(r)?,
+            amount: r.u128("amount")?,
+            reference: r.string8(SETTLEMENT_REF_BYTES_MAX, "reference")?,
+        },
+        12 => PointsAction::Withdraw {
+            symbol: symbol(r)?,
+            amount: r.u128("amount")?,
+            legacy_account: r.string8(LEGACY_ACCOUNT_BYTES_MAX, "legacy account")?,
+        },
         _ => return Err(DecodeError::Invalid("action tag")),
     })
 }

@@ -2,6 +2,7 @@
 
 use accord_exec::keys::with_symbol;
 use accord_exec::StateKey;
+use accord_types::Address;
 
 /// Asset definitions and mint counters.
 pub const ASSET: u8 = 0x10;
@@ -27,4 +28,36 @@ pub fn mint_record(symbol: &str, index: u64) -> StateKey {
     let mut key = with_symbol(MINT_RECORD, symbol);
     key.0.extend_from_slice(&index.to_be_bytes());
     key
+}
+
+/// Exchange routes, one per ordered pair of assets.
+pub const ROUTE: u8 = 0x13;
+/// Clearing between two issuers in one settlement asset.
+pub const CLEARING: u8 = 0x14;
+/// The clearings whose open period has obligations, by when it closes (one key).
+pub const CLEARING_OPEN: u8 = 0x15;
+
+/// `0x13 || len || from || len || to`.
+pub fn route(from: &str, to: &str) -> StateKey {
+    let mut key = with_symbol(ROUTE, from);
+    key.0.push(to.len() as u8);
+    key.0.extend_from_slice(to.as_bytes());
+    key
+}
+
+/// `0x14 || lower address || higher address || len || symbol`: the same key whichever
+/// of the two issuers asks.
+pub fn clearing(a: &Address, b: &Address, symbol: &str) -> StateKey {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut key = vec![CLEARING];
+    key.extend_from_slice(&lo.0);
+    key.extend_from_slice(&hi.0);
+    key.push(symbol.len() as u8);
+    key.extend_from_slice(symbol.as_bytes());
+    StateKey(key)
+}
+
+/// `0x15`.
+pub fn clearing_open() -> StateKey {
+    StateKey(vec![CLEARING_OPEN])
 }

@@ -4,11 +4,18 @@
 //! circulating supply over `max_supply`, nor one day's mints over `mint_limit_per_day`
 //! (days are `timestamp_ms / DAY_MS` of block time); an `external_ref` mints at most once
 //! per asset; non-transferable assets move only to or from their issuer.
+//!
+//! Exchange routes between issuers' assets and conversion along them are in [`exchange`];
+//! the clearing of what issuers owe each other for conversions is in [`clearing`]. A
+//! withdrawal burns units for the issuer's own (legacy) system, which learns of it from
+//! the `withdrawn` event.
 
+pub mod clearing;
+pub mod exchange;
 pub mod keys;
 pub mod state;
 
-use accord_exec::{Failure, Module, Overlay, StateKey};
+use accord_exec::{BlockInfo, ExecError, Failure, Module, Overlay, StateKey};
 use accord_types::limits::*;
 use accord_types::tx::MODULE_POINTS;
 use accord_types::{Action, Address, Event, PointsAction, Reject};
@@ -80,11 +87,63 @@ impl Module for Points {
                     return Err(Reject::ZeroAmount);
                 }
             }
+            PointsAction::RoutePropose { from, to, terms } | PointsAction::RouteAccept { from, to, terms } => {
+                if !symbol_ok(from) || !symbol_ok(to) || !symbol_ok(&terms.settlement_symbol) {
+                    return Err(Reject::InvalidSymbol);
+                }
+                exchange::check_terms(from, to, terms)?;
+            }
+            PointsAction::RouteSuspend { from, to } | PointsAction::RouteResume { from, to } => {
+                if !symbol_ok(from) || !symbol_ok(to) {
+                    return Err(Reject::InvalidSymbol);
+                }
+            }
+            PointsAction::Convert { from, to, amount, .. } => {
+                if !symbol_ok(from) || !symbol_ok(to) {
+                    return Err(Reject::InvalidSymbol);
+                }
+                if from == to {
+                    return Err(Reject::SameAsset);
+                }
+                if *amount == 0 {
+                    return Err(Reject::ZeroAmount);
+                }
+            }
+            PointsAction::ClearingSettle { symbol, amount, .. } => {
+                if !symbol_ok(symbol) {
+                    return Err(Reject::InvalidSymbol);
+                }
+                if *amount == 0 {
+                    return Err(Reject::ZeroAmount);
+                }
+            }
+            PointsAction::ClearingConfirm { symbol, amount, reference, .. } => {
+                if !symbol_ok(symbol) {
+                    return Err(Reject::InvalidSymbol);
+                }
+                if *amount == 0 {
+                    return Err(Reject::ZeroAmount);
+                }
+                if reference.is_empty() || reference.len() > SETTLEMENT_REF_BYTES_MAX {
+                    return Err(Reject::InvalidSettlementRef);
+                }
+            }
+            PointsAction::Withdraw { symbol, amount, legacy_account } => {
+                if !symbol_ok(symbol) {
+                    return Err(Reject::InvalidSymbol);
+                }
+                if *amount == 0 {
+                    return Err(Reject::ZeroAmount);
+                }
+                if legacy_account.is_empty() || legacy_account.len() > LEGACY_ACCOUNT_BYTES_MAX {
+                    return Err(Reject::InvalidLegacyAccount);
+                }
+            }
         }
         Ok(())
     }
 
-    fn read_keys(&self, _signer: &Address, action: &Action, out: &mut Vec<StateKey>) {
+    fn read_keys(&self, signer: &Address, action: &Action, out: &mut Vec<StateKey>) {
         let Some(action) = points(action) else { return };
         match action {
             PointsAction::CreateAsset { symbol, .. } => out.push(keys::asset(symbol)),
@@ -101,11 +160,60 @@ impl Module for Points {
                 out.push(accord_exec::keys::supply(symbol));
                 out.push(accord_exec::keys::account(to));
             }
-            PointsAction::Burn { symbol, .. } => {
+            PointsAction::Burn { symbol, .. } | PointsAction::Withdraw { symbol, .. } => {
                 out.push(keys::asset(symbol));
                 out.push(accord_exec::keys::supply(symbol));
             }
+            PointsAction::RoutePropose { from, to, terms } => exchange::propose_keys(from, to, terms, out),
+            PointsAction::RouteAccept { from, to, .. }
+            | PointsAction::RouteSuspend { from, to }
+            | PointsAction::RouteResume { from, to } => out.push(keys::route(from, to)),
+            PointsAction::Convert { from, to, .. } => exchange::convert_keys(signer, from, to, out),
+            PointsAction::ClearingSettle { counterparty, symbol, .. } => {
+                out.push(keys::clearing(signer, counterparty, symbol));
+                out.push(keys::clearing_open());
+                out.push(accord_exec::keys::account(counterparty));
+                out.push(accord_exec::keys::supply(symbol));
+            }
+            PointsAction::ClearingConfirm { counterparty, symbol, .. } => {
+                out.push(keys::clearing(signer, counterparty, symbol));
+                out.push(keys::clearing_open());
+            }
         }
+    }
+
+    fn dependent_keys(
+        &self,
+        _signer: &Address,
+        action: &Action,
+        _info: BlockInfo,
+        get: &dyn Fn(&StateKey) -> Option<Vec<u8>>,
+        out: &mut Vec<StateKey>,
+    ) {
+        // Whom a route's clearing is between is in the route record.
+        match points(action) {
+            Some(PointsAction::RouteAccept { from, to, terms }) => {
+                if let Some(route) = exchange::fetched_route(get, from, to) {
+                    out.push(keys::clearing(&route.from_issuer, &route.to_issuer, &terms.settlement_symbol));
+                }
+            }
+            Some(PointsAction::Convert { from, to, .. }) => {
+                if let Some(route) = exchange::fetched_route(get, from, to) {
+                    if let Some(terms) = &route.terms {
+                        out.push(keys::clearing(&route.from_issuer, &route.to_issuer, &terms.settlement_symbol));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn block_keys(&self, info: BlockInfo, get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: &mut Vec<StateKey>) {
+        clearing::block_keys(info.timestamp_ms, get, out);
+    }
+
+    fn end_block(&self, ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
+        clearing::end_block(ctx)
     }
 
     fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure> {
@@ -156,6 +264,30 @@ impl Module for Points {
                 state::asset(ctx, symbol)?.ok_or(Reject::UnknownAsset)?;
                 ctx.burn(signer, symbol, *amount)?;
                 ctx.emit(Event::Burned { symbol: symbol.clone(), from: *signer, amount: *amount });
+                Ok(())
+            }
+            PointsAction::RoutePropose { from, to, terms } => exchange::propose(ctx, signer, from, to, terms),
+            PointsAction::RouteAccept { from, to, terms } => exchange::accept(ctx, signer, from, to, terms),
+            PointsAction::RouteSuspend { from, to } => exchange::suspend(ctx, signer, from, to, true),
+            PointsAction::RouteResume { from, to } => exchange::suspend(ctx, signer, from, to, false),
+            PointsAction::Convert { from, to, amount, min_received } => {
+                exchange::convert(ctx, signer, from, to, *amount, *min_received)
+            }
+            PointsAction::ClearingSettle { counterparty, symbol, amount } => {
+                clearing::settle(ctx, signer, counterparty, symbol, *amount)
+            }
+            PointsAction::ClearingConfirm { counterparty, symbol, amount, reference } => {
+                clearing::confirm(ctx, signer, counterparty, symbol, *amount, reference)
+            }
+            PointsAction::Withdraw { symbol, amount, legacy_account } => {
+                state::asset(ctx, symbol)?.ok_or(Reject::UnknownAsset)?;
+                ctx.burn(signer, symbol, *amount)?;
+                ctx.emit(Event::Withdrawn {
+                    symbol: symbol.clone(),
+                    from: *signer,
+                    amount: *amount,
+                    legacy_account: legacy_account.clone(),
+                });
                 Ok(())
             }
         }
