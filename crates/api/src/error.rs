@@ -46,6 +46,12 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, 906, "unavailable", message)
     }
+    pub fn invalid_cursor(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 907, "invalid_cursor", message)
+    }
+    pub fn cursor_ahead(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 908, "cursor_ahead", message)
+    }
     pub fn reject(reject: Reject) -> Self {
         let status = match reject {
             Reject::MempoolFull => StatusCode::SERVICE_UNAVAILABLE,

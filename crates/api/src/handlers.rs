@@ -140,6 +140,48 @@ pub async fn asset(State(node): Node_, Path(symbol): Path<String>) -> Answer {
         "holders": supply.holders })))
 }
 
+#[utoipa::path(get, path = "/v1/routes/{from}/{to}", params(("from" = String, Path), ("to" = String, Path)), responses((status = 200, description = "the route's issuers, accepted terms, terms awaiting acceptance, suspensions, today's and all-time conversions, and whether it is active now"), (status = 404)))]
+pub async fn route(State(node): Node_, Path((from, to)): Path<(String, String)>) -> Answer {
+    symbol_param(&from)?;
+    symbol_param(&to)?;
+    let key = accord_points::keys::route(&from, &to);
+    let (height, value) = read(&node, &key).await?;
+    let value = value.ok_or_else(|| ApiError::not_found(format!("no route from {from} to {to}")))?;
+    let record = accord_points::exchange::RouteRecord::decode(&value).map_err(internal)?;
+    let now = node.executed_time_ms();
+    let active = record.active_terms().is_some_and(|t| {
+        now >= t.valid_from_ms && t.valid_until_ms.is_none_or(|until| now < until)
+    });
+    Ok(Json(json!({ "height": height, "key": key.to_string(), "active": active, "route": record })))
+}
+
+#[utoipa::path(get, path = "/v1/clearings/{a}/{b}/{symbol}", params(("a" = String, Path, description = "one issuer"), ("b" = String, Path, description = "the other issuer"), ("symbol" = String, Path, description = "the settlement asset")), responses((status = 200, description = "what the two issuers owe each other: the open period's obligations, the closed periods' net positions with their age, their net, a pending off-ledger confirmation"), (status = 404)))]
+pub async fn clearing(State(node): Node_, Path((a, b, symbol)): Path<(String, String, String)>) -> Answer {
+    let a: Address = a.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    let b: Address = b.parse().map_err(|e| ApiError::invalid_parameter(format!("{e}")))?;
+    symbol_param(&symbol)?;
+    let key = accord_points::keys::clearing(&a, &b, &symbol);
+    let (height, value) = read(&node, &key).await?;
+    let value = value.ok_or_else(|| ApiError::not_found(format!("nothing to clear between {a} and {b} in {symbol}")))?;
+    let record = accord_points::clearing::ClearingRecord::decode(&value).map_err(internal)?;
+    let now = node.executed_time_ms();
+    let net = record.net().map(|(debtor, creditor, amount)| {
+        json!({ "debtor": debtor, "creditor": creditor, "amount": amount.to_string() })
+    });
+    let positions: Vec<Value> = record
+        .positions
+        .iter()
+        .map(|p| json!({ "period": p.period, "closed_at_ms": p.closed_at_ms, "age_ms": now.saturating_sub(p.closed_at_ms),
+            "debtor": p.debtor, "amount": p.amount.to_string() }))
+        .collect();
+    let closes_at_ms = record.open_period.saturating_add(1).saturating_mul(record.period_ms);
+    Ok(Json(json!({ "height": height, "key": key.to_string(), "as_of_ms": now, "net": net, "positions": positions,
+        "open": { "period": record.open_period, "closes_at_ms": closes_at_ms,
+            "owed": [ { "debtor": record.a, "amount": record.a_owes.to_string() },
+                      { "debtor": record.b, "amount": record.b_owes.to_string() } ] },
+        "clearing": record })))
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct Page {
     #[serde(default)]

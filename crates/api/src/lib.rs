@@ -4,6 +4,7 @@
 //! their reject code (1xx-3xx), request errors use 9xx.
 
 mod error;
+mod events;
 mod handlers;
 
 pub use error::ApiError;
@@ -36,6 +37,9 @@ pub const LIST_ITEMS_MAX: u64 = 1_000;
         handlers::agreement,
         handlers::listing,
         handlers::claim,
+        handlers::route,
+        handlers::clearing,
+        events::events,
         handlers::proposal,
         handlers::block_latest,
         handlers::block,
@@ -60,6 +64,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/agreements/{address}", get(handlers::agreement))
         .route("/v1/listings/{address}", get(handlers::listing))
         .route("/v1/claims/{address}/{symbol}", get(handlers::claim))
+        .route("/v1/routes/{from}/{to}", get(handlers::route))
+        .route("/v1/clearings/{a}/{b}/{symbol}", get(handlers::clearing))
+        .route("/v1/events", get(events::events))
         .route("/v1/multisig/{address}", get(handlers::multisig))
         .route("/v1/multisig/{address}/proposals/{id}", get(handlers::proposal))
         .route("/v1/blocks/latest", get(handlers::block_latest))

@@ -213,6 +213,37 @@ enum QueryCommand {
         #[arg(long)]
         proposal: Option<u64>,
     },
+    /// An exchange route: issuers, terms (accepted and proposed), suspensions, totals.
+    Route { from_asset: String, to_asset: String },
+    /// What two issuers owe each other in a settlement asset: open period, net positions.
+    Clearing {
+        /// One issuer (address or key name).
+        a: String,
+        /// The other issuer.
+        b: String,
+        /// The settlement asset.
+        symbol: String,
+    },
+    /// One page of events of final blocks, from a cursor (see `GET /v1/events`).
+    Events {
+        /// Where to read from: a `next` of an earlier page (default: the first block).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Only events of this type, e.g. withdrawn.
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// Only events about this asset.
+        #[arg(long)]
+        symbol: Option<String>,
+        /// Only events naming this account (address or key name).
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Wait up to this long (ms) for an event if there is none yet.
+        #[arg(long, default_value_t = 0)]
+        wait_ms: u64,
+    },
     /// A block (default: the latest).
     Block { height: Option<u64> },
     /// The node's status.
@@ -297,6 +328,16 @@ fn decrypt_memo(global: &Global, hash: &accord_types::TxHash, status: &Value) ->
     accord_client::memo::open(&tx.tx.memo, &key).map_err(|e| anyhow!("{e}"))
 }
 
+/// Percent-encode a query parameter value.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn resolve_address(global: &Global, who: &str) -> Result<accord_types::Address> {
     if who.starts_with("acc1") {
         return who.parse().map_err(|e| anyhow!("{who}: {e}"));
@@ -349,6 +390,21 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
                 Some(id) => client.get(&format!("/v1/multisig/{address}/proposals/{id}")).await?,
                 None => client.get(&format!("/v1/multisig/{address}")).await?,
             }
+        }
+        QueryCommand::Route { from_asset, to_asset } => client.get(&format!("/v1/routes/{from_asset}/{to_asset}")).await?,
+        QueryCommand::Clearing { a, b, symbol } => {
+            let (a, b) = (resolve_address(global, &a)?, resolve_address(global, &b)?);
+            client.get(&format!("/v1/clearings/{a}/{b}/{symbol}")).await?
+        }
+        QueryCommand::Events { cursor, kind, symbol, account, limit, wait_ms } => {
+            let mut path = format!("/v1/events?limit={limit}&wait_ms={wait_ms}");
+            let account = account.map(|a| resolve_address(global, &a)).transpose()?.map(|a| a.to_string());
+            for (name, value) in [("cursor", cursor), ("type", kind), ("symbol", symbol), ("account", account)] {
+                if let Some(v) = value {
+                    path.push_str(&format!("&{name}={}", url_encode(&v)));
+                }
+            }
+            client.get(&path).await?
         }
         QueryCommand::Block { height } => match height {
             Some(h) => client.get(&format!("/v1/blocks/{h}")).await?,

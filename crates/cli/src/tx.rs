@@ -52,6 +52,39 @@ pub enum TxCommand {
     /// English auctions of an asset amount or an income share, settled by the chain at the end.
     #[command(subcommand)]
     Auction(AuctionCommand),
+    /// Exchange routes between two issuers' assets.
+    #[command(subcommand)]
+    Route(RouteCommand),
+    /// Convert units along an active route: FROM is burned, TO minted to you.
+    Convert {
+        /// The asset you give.
+        from_asset: String,
+        /// The asset you receive.
+        to_asset: String,
+        #[arg(long)]
+        amount: u128,
+        /// Refuse if it would pay out less than this (the terms changed meanwhile).
+        #[arg(long)]
+        min_received: Option<u128>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Clearing between issuers: settle what conversions made one owe the other.
+    #[command(subcommand)]
+    Clearing(ClearingCommand),
+    /// Take units off the ledger into the issuer's own (legacy) system: they are burned
+    /// here and the issuer credits LEGACY_ACCOUNT there (it reads `withdrawn` events).
+    Withdraw {
+        #[arg(long)]
+        symbol: String,
+        #[arg(long)]
+        amount: u128,
+        /// Your account id in the issuer's system.
+        #[arg(long)]
+        legacy_account: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
     /// Submit any actions in their JSON form, e.g. '{"type":"burn","symbol":"PARK","amount":"5"}'.
     Send {
         #[arg(long = "action", required = true)]
@@ -59,6 +92,190 @@ pub enum TxCommand {
         #[command(flatten)]
         options: SendOptions,
     },
+}
+
+#[derive(Subcommand)]
+pub enum RouteCommand {
+    /// Propose a route FROM → TO (or new terms for it); you issue one of the two assets.
+    /// It runs once the other issuer accepts these exact terms.
+    Propose {
+        from_asset: String,
+        to_asset: String,
+        /// Units of TO per unit of FROM: `N/D` or `N` (e.g. 10, 1/10, 3/2).
+        #[arg(long)]
+        rate: String,
+        /// Withheld from what is paid out, in ppm (10000 = 1 %).
+        #[arg(long, default_value_t = 0)]
+        fee_ppm: u32,
+        /// Most units of FROM converted per day.
+        #[arg(long)]
+        daily_limit: Option<u128>,
+        /// The currency asset the two issuers clear in.
+        #[arg(long)]
+        settle_in: String,
+        /// Units of --settle-in the issuer of FROM owes the issuer of TO per unit of FROM
+        /// converted: `N/D` or `N`.
+        #[arg(long)]
+        settle_price: String,
+        /// How often obligations are netted (e.g. 1d, 12h).
+        #[arg(long, default_value = "1d")]
+        clearing_period: String,
+        /// Block time (ms) from which conversions are possible (default: at once).
+        #[arg(long, default_value_t = 0)]
+        valid_from_ms: u64,
+        /// How long the route runs from now (e.g. 365d); without it, until changed.
+        #[arg(long)]
+        valid_for: Option<String>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Accept the terms the other issuer proposed (fetched from the node and signed as they are).
+    Accept {
+        from_asset: String,
+        to_asset: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Stop conversions; they resume once every issuer that suspended it resumed it.
+    Suspend {
+        from_asset: String,
+        to_asset: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Lift your suspension.
+    Resume {
+        from_asset: String,
+        to_asset: String,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClearingCommand {
+    /// Pay the net you owe the other issuer for closed periods, on the ledger.
+    Settle {
+        /// The other issuer: address or key name.
+        #[arg(long = "with")]
+        counterparty: String,
+        /// The settlement asset.
+        #[arg(long)]
+        symbol: String,
+        /// The exact net (default: the net the node reports).
+        #[arg(long)]
+        amount: Option<u128>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+    /// Confirm the net was paid off the ledger under REFERENCE; settled once both confirm.
+    Confirm {
+        #[arg(long = "with")]
+        counterparty: String,
+        #[arg(long)]
+        symbol: String,
+        #[arg(long)]
+        reference: String,
+        /// The exact net (default: the net the node reports).
+        #[arg(long)]
+        amount: Option<u128>,
+        #[command(flatten)]
+        options: SendOptions,
+    },
+}
+
+/// `N/D` or `N` as a fraction of two positive 64-bit numbers.
+pub fn fraction(text: &str) -> Result<(u64, u64)> {
+    let bad = || anyhow!("`{text}` is not a fraction like 10, 1/10 or 3/2");
+    let (n, d) = text.split_once('/').unwrap_or((text, "1"));
+    let (n, d): (u64, u64) = (n.trim().parse().map_err(|_| bad())?, d.trim().parse().map_err(|_| bad())?);
+    if n == 0 || d == 0 {
+        return Err(anyhow!("`{text}`: both parts of a rate are above zero"));
+    }
+    Ok((n, d))
+}
+
+async fn build_exchange(global: &Global, command: TxCommand) -> Result<(Vec<Action>, SendOptions)> {
+    let one = |a: PointsAction| vec![Action::Points(a)];
+    Ok(match command {
+        TxCommand::Route(RouteCommand::Propose {
+            from_asset,
+            to_asset,
+            rate,
+            fee_ppm,
+            daily_limit,
+            settle_in,
+            settle_price,
+            clearing_period,
+            valid_from_ms,
+            valid_for,
+            options,
+        }) => {
+            let (rate_num, rate_den) = fraction(&rate)?;
+            let (settle_num, settle_den) = fraction(&settle_price)?;
+            let valid_until_ms = valid_for.as_deref().map(|d| Ok::<_, anyhow::Error>(now_ms()?.saturating_add(duration_ms(d)?))).transpose()?;
+            let terms = accord_types::RouteTerms {
+                rate_num,
+                rate_den,
+                fee_ppm,
+                daily_limit,
+                valid_from_ms,
+                valid_until_ms,
+                settlement_symbol: settle_in,
+                settle_num,
+                settle_den,
+                clearing_period_ms: duration_ms(&clearing_period)?,
+            };
+            (one(PointsAction::RoutePropose { from: from_asset, to: to_asset, terms }), options)
+        }
+        TxCommand::Route(RouteCommand::Accept { from_asset, to_asset, options }) => {
+            let record: serde_json::Value = global.client().get(&format!("/v1/routes/{from_asset}/{to_asset}")).await?;
+            let proposed = &record["route"]["proposal"]["terms"];
+            if proposed.is_null() {
+                return Err(anyhow!("the route {from_asset} → {to_asset} has no terms awaiting acceptance"));
+            }
+            let terms = serde_json::from_value(proposed.clone()).map_err(|e| anyhow!("the node's terms do not parse: {e}"))?;
+            (one(PointsAction::RouteAccept { from: from_asset, to: to_asset, terms }), options)
+        }
+        TxCommand::Route(RouteCommand::Suspend { from_asset, to_asset, options }) => {
+            (one(PointsAction::RouteSuspend { from: from_asset, to: to_asset }), options)
+        }
+        TxCommand::Route(RouteCommand::Resume { from_asset, to_asset, options }) => {
+            (one(PointsAction::RouteResume { from: from_asset, to: to_asset }), options)
+        }
+        TxCommand::Convert { from_asset, to_asset, amount, min_received, options } => {
+            (one(PointsAction::Convert { from: from_asset, to: to_asset, amount, min_received }), options)
+        }
+        TxCommand::Clearing(ClearingCommand::Settle { counterparty, symbol, amount, options }) => {
+            let counterparty = resolve_address(global, &counterparty)?;
+            let amount = match amount {
+                Some(a) => a,
+                None => reported_net(global, &counterparty, &symbol).await?,
+            };
+            (one(PointsAction::ClearingSettle { counterparty, symbol, amount }), options)
+        }
+        TxCommand::Clearing(ClearingCommand::Confirm { counterparty, symbol, reference, amount, options }) => {
+            let counterparty = resolve_address(global, &counterparty)?;
+            let amount = match amount {
+                Some(a) => a,
+                None => reported_net(global, &counterparty, &symbol).await?,
+            };
+            (one(PointsAction::ClearingConfirm { counterparty, symbol, amount, reference }), options)
+        }
+        TxCommand::Withdraw { symbol, amount, legacy_account, options } => {
+            (one(PointsAction::Withdraw { symbol, amount, legacy_account }), options)
+        }
+        _ => return Err(anyhow!("not an exchange command")),
+    })
+}
+
+/// The net of closed clearing periods between the signer and `counterparty`, as the node says.
+async fn reported_net(global: &Global, counterparty: &accord_types::Address, symbol: &str) -> Result<u128> {
+    let from = global.from.clone().ok_or_else(|| anyhow!("--from KEYNAME is required to sign"))?;
+    let me = global.keystore().show(&from).map_err(|e| anyhow!("{e}"))?.address;
+    let record: serde_json::Value = global.client().get(&format!("/v1/clearings/{me}/{counterparty}/{symbol}")).await?;
+    let amount = record["net"]["amount"].as_str().ok_or_else(|| anyhow!("nothing is owed between you and {counterparty} in {symbol} for closed periods"))?;
+    amount.parse().map_err(|_| anyhow!("the node's net `{amount}` is not an amount"))
 }
 
 #[derive(Subcommand)]
@@ -470,6 +687,9 @@ async fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, Send
         TxCommand::Multisig(c) => build_multisig(global, c).await?,
         TxCommand::Agreement(c) => build_agreement(global, c)?,
         c @ (TxCommand::Sale(_) | TxCommand::Auction(_)) => build_market(global, c)?,
+        c @ (TxCommand::Route(_) | TxCommand::Convert { .. } | TxCommand::Clearing(_) | TxCommand::Withdraw { .. }) => {
+            build_exchange(global, c).await?
+        }
         TxCommand::Transfer { to, symbol, amount, options } => {
             let to = resolve_address(global, &to)?;
             (vec![Action::Points(PointsAction::Transfer { symbol, to, amount })], options)

@@ -249,14 +249,16 @@ impl Node {
     }
 
     pub fn status(&self, hash: &TxHash) -> Result<TxStatus, String> {
+        // First the queue: a transaction rejected once (e.g. for a balance too low) may be
+        // sent again, byte for byte, and is pending again, not still rejected.
+        if self.mempool.contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
         if let Some(receipt) = self.receipts.get(hash)? {
             if let Some(error) = receipt.error.clone() {
                 return Ok(TxStatus::Rejected { receipt: Some(receipt), error });
             }
             return Ok(TxStatus::Committed { receipt });
-        }
-        if self.mempool.contains(hash) {
-            return Ok(TxStatus::Pending);
         }
         let rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner()).0.get(hash).copied();
         Ok(match rejected {
