@@ -127,7 +127,7 @@ fn symbol_param(symbol: &str) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(get, path = "/v1/assets/{symbol}", params(("symbol" = String, Path)), responses((status = 200, description = "definition and figures: issued, burned, circulating, holders"), (status = 404)))]
+#[utoipa::path(get, path = "/v1/assets/{symbol}", params(("symbol" = String, Path)), responses((status = 200, description = "definition and figures: issued, burned, expired, circulating, holders"), (status = 404)))]
 pub async fn asset(State(node): Node_, Path(symbol): Path<String>) -> Answer {
     symbol_param(&symbol)?;
     let (height, record) = read(&node, &accord_points::keys::asset(&symbol)).await?;
@@ -136,7 +136,8 @@ pub async fn asset(State(node): Node_, Path(symbol): Path<String>) -> Answer {
     let (_, supply) = read(&node, &accord_exec::keys::supply(&symbol)).await?;
     let supply = supply.map(|b| Supply::decode(&b)).transpose().map_err(internal)?.unwrap_or_default();
     Ok(Json(json!({ "height": height, "asset": record, "issued": supply.issued.to_string(),
-        "burned": supply.burned.to_string(), "circulating": supply.circulating().to_string(),
+        "burned": supply.burned.to_string(), "expired": supply.expired.to_string(),
+        "circulating": supply.circulating().to_string(),
         "holders": supply.holders })))
 }
 

@@ -71,7 +71,7 @@ fn every_request_error_is_typed_json_and_a_good_transaction_commits() {
             nonce: 0,
             actions: vec![Action::Points(PointsAction::CreateAsset {
                 symbol: "ROUTE".into(), name: "route".into(), decimals: 0,
-                kind: accord_types::AssetKind::Points, max_supply: None, mint_limit_per_day: None, transferable: true,
+                kind: accord_types::AssetKind::Points, max_supply: None, mint_limit_per_day: None, transferable: true, lifetime_ms: None,
             })],
             memo: String::new(),
         }

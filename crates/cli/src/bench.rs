@@ -152,6 +152,7 @@ impl Setup {
             max_supply: None,
             mint_limit_per_day: None,
             transferable: true,
+            lifetime_ms: None,
         })];
         let mut setup = vec![(self.tx(&self.funder, 0, create), self.funder.clone())];
         for (i, chunk) in to.chunks(accord_types::limits::ACTIONS_MAX).enumerate() {

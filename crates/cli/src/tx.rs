@@ -617,6 +617,10 @@ pub enum AssetCommand {
         /// Holders cannot transfer it (only to or from the issuer).
         #[arg(long)]
         non_transferable: bool,
+        /// Units expire this long after a holder gets them from the issuer (e.g. 30d);
+        /// holders spend their oldest first. Implies --non-transferable.
+        #[arg(long)]
+        lifetime: Option<String>,
         #[command(flatten)]
         options: SendOptions,
     },
@@ -703,19 +707,24 @@ async fn build(global: &Global, command: TxCommand) -> Result<(Vec<Action>, Send
             max_supply,
             mint_limit_per_day,
             non_transferable,
+            lifetime,
             options,
-        }) => (
-            vec![Action::Points(PointsAction::CreateAsset {
-                symbol,
-                name,
-                decimals,
-                kind: kind(&k)?,
-                max_supply,
-                mint_limit_per_day,
-                transferable: !non_transferable,
-            })],
-            options,
-        ),
+        }) => {
+            let lifetime_ms = lifetime.as_deref().map(duration_ms).transpose()?;
+            (
+                vec![Action::Points(PointsAction::CreateAsset {
+                    symbol,
+                    name,
+                    decimals,
+                    kind: kind(&k)?,
+                    max_supply,
+                    mint_limit_per_day,
+                    transferable: !non_transferable && lifetime_ms.is_none(),
+                    lifetime_ms,
+                })],
+                options,
+            )
+        }
         TxCommand::Asset(AssetCommand::Mint { symbol, to, amount, reason, external_ref, options }) => {
             let to = resolve_address(global, &to)?;
             (vec![Action::Points(PointsAction::Mint { symbol, to, amount, reason, external_ref })], options)

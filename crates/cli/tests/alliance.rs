@@ -185,6 +185,24 @@ fn parking_and_mall_points_convert_clear_and_bridge_to_a_legacy_system() {
     let nexts: Vec<&str> = page["events"].as_array().expect("events").iter().filter_map(|e| e["next"].as_str()).collect();
     assert_eq!(seen, nexts);
 
+    // Points with a lifetime expire by themselves, oldest lot first. (A 30-day lifetime is
+    // the module tests' business; here 4 seconds, on the real clock.)
+    dev.ok(&["--from", "mall", "tx", "asset", "create", "--symbol", "STAMP", "--name", "Stamps", "--lifetime", "4s"]);
+    let mint_stamps = |amount: &str| dev.ok(&["--from", "mall", "tx", "asset", "mint", "--symbol", "STAMP", "--to", "shopper", "--amount", amount, "--reason", "visit"]);
+    mint_stamps("5");
+    std::thread::sleep(Duration::from_millis(1_500));
+    mint_stamps("7");
+    let lots = dev.ok(&["query", "account", "shopper"])["balances"]["lots"]["STAMP"]["lots"].clone();
+    assert_eq!(lots.as_array().map(Vec::len), Some(2), "{lots}");
+    fails_with(&dev, &["--from", "shopper", "tx", "transfer", "--to", "driver", "--symbol", "STAMP", "--amount", "1"], 217);
+    eventually(15, "the first lot to expire", || (balance(&dev, "shopper", "STAMP") == 7).then_some(()));
+    let asset = dev.ok(&["query", "asset", "STAMP"]);
+    assert_eq!((asset["expired"].as_str(), asset["circulating"].as_str()), (Some("5"), Some("7")));
+    eventually(15, "the second lot to expire", || (balance(&dev, "shopper", "STAMP") == 0).then_some(()));
+    let (_, page) = get(&dev, "/v1/events?type=expired&symbol=STAMP");
+    let amounts: Vec<&str> = page["events"].as_array().expect("events").iter().filter_map(|e| e["event"]["amount"].as_str()).collect();
+    assert_eq!(amounts, ["5", "7"], "in order, each in a block of its own: {page}");
+
     // Bad cursors are typed errors.
     for (cursor, code) in [("garbage", 907), ("12", 907), ("-1-0", 907), ("99999999-0", 908)] {
         let (status, body) = get(&dev, &format!("/v1/events?cursor={cursor}"));

@@ -31,7 +31,7 @@ fn committed_transactions_survive_kill_9_exactly_once() {
     };
     let mut setup = vec![tx(&issuer, 0, PointsAction::CreateAsset {
         symbol: "CRASH".into(), name: "crash".into(), decimals: 0, kind: AssetKind::Points,
-        max_supply: None, mint_limit_per_day: None, transferable: true,
+        max_supply: None, mint_limit_per_day: None, transferable: true, lifetime_ms: None,
     })];
     for (i, u) in users.iter().enumerate() {
         setup.push(tx(&issuer, 1 + i as u64, PointsAction::Mint {

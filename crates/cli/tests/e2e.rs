@@ -85,6 +85,7 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
             max_supply: None,
             mint_limit_per_day: None,
             transferable: true,
+            lifetime_ms: None,
         })],
         memo: String::new(),
     };

@@ -131,7 +131,7 @@ fn four_validators_survive_repeated_kill_9_and_a_lost_quorum_without_diverging()
     };
     let mut setup = vec![tx(&issuer, 0, PointsAction::CreateAsset {
         symbol: "NET".into(), name: "net".into(), decimals: 0, kind: AssetKind::Points,
-        max_supply: None, mint_limit_per_day: None, transferable: true,
+        max_supply: None, mint_limit_per_day: None, transferable: true, lifetime_ms: None,
     })];
     for (i, u) in users.iter().enumerate() {
         setup.push(tx(&issuer, 1 + i as u64, PointsAction::Mint {

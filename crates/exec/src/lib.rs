@@ -11,7 +11,7 @@ pub mod overlay;
 pub mod testkit;
 
 use accord_types::{Action, Address, Event, Reject, SignedTx, TxHash};
-pub use bank::{Account, Supply};
+pub use bank::{Account, Holding, Lot, Supply};
 pub use keys::StateKey;
 pub use overlay::{Overlay, Snapshot};
 use std::collections::BTreeMap;

@@ -49,8 +49,9 @@ impl MemoryState {
     }
 }
 
-/// The auditor: for every asset, issued - burned == sum of all balances + escrowed, and `holders`
-/// equals the number of accounts with a non-zero balance.
+/// The auditor: for every asset, issued - burned - expired == sum of all balances + escrowed,
+/// `holders` equals the number of accounts with a non-zero balance, and every account's lots
+/// of an asset add up to its balance of it.
 pub fn audit<'a>(entries: impl Iterator<Item = (&'a StateKey, &'a [u8])>) -> Result<(), String> {
     let mut balances: BTreeMap<String, (Amount, u64)> = BTreeMap::new();
     let mut supplies: BTreeMap<String, Supply> = BTreeMap::new();
@@ -58,6 +59,12 @@ pub fn audit<'a>(entries: impl Iterator<Item = (&'a StateKey, &'a [u8])>) -> Res
         match key.0.first() {
             Some(&keys::ACCOUNT) => {
                 let account = Account::decode(value).map_err(|e| format!("account {key}: {e}"))?;
+                for (symbol, holding) in &account.lots {
+                    if holding.lots.is_empty() || holding.total() != account.balance(symbol) {
+                        return Err(format!("account {key}: lots of {symbol} hold {}, the balance is {}",
+                            holding.total(), account.balance(symbol)));
+                    }
+                }
                 for (symbol, amount) in account.balances {
                     let entry = balances.entry(symbol).or_default();
                     entry.0 = entry.0.checked_add(amount).ok_or("balance sum overflows")?;
@@ -73,10 +80,11 @@ pub fn audit<'a>(entries: impl Iterator<Item = (&'a StateKey, &'a [u8])>) -> Res
     }
     for (symbol, supply) in &supplies {
         let (sum, holders) = balances.remove(symbol).unwrap_or_default();
-        if supply.issued.checked_sub(supply.burned) != sum.checked_add(supply.escrowed) {
+        let existing = supply.issued.checked_sub(supply.burned).and_then(|v| v.checked_sub(supply.expired));
+        if existing != sum.checked_add(supply.escrowed) {
             return Err(format!(
-                "{symbol}: issued {} - burned {} != balances {sum} + escrowed {}",
-                supply.issued, supply.burned, supply.escrowed
+                "{symbol}: issued {} - burned {} - expired {} != balances {sum} + escrowed {}",
+                supply.issued, supply.burned, supply.expired, supply.escrowed
             ));
         }
         if supply.holders != holders {

@@ -372,6 +372,7 @@ impl Sim {
                 max_supply: None,
                 mint_limit_per_day: None,
                 transferable: true,
+                lifetime_ms: None,
             })],
             1 => self
                 .users

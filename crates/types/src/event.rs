@@ -179,6 +179,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Units of `holder` reached the end of their lifetime and left circulation.
+    Expired {
+        symbol: String,
+        holder: Address,
+        #[serde(with = "amount_text")]
+        amount: Amount,
+    },
     /// Units left the ledger for the issuer's own system: burned here, to be credited to
     /// `legacy_account` there.
     Withdrawn {

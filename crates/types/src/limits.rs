@@ -53,3 +53,13 @@ pub const CLEARING_PERIOD_MAX_MS: u64 = 366 * DAY_MS;
 pub const CLEARING_POSITIONS_MAX: usize = 366;
 /// Most issuer pairs with obligations in an open clearing period at once.
 pub const CLEARING_OPEN_PAIRS_MAX: usize = 4_096;
+/// Longest lifetime of an asset's units (ten years).
+pub const LIFETIME_MAX_MS: u64 = 3_660 * DAY_MS;
+/// Shortest lifetime of an asset's units.
+pub const LIFETIME_MIN_MS: u64 = 1_000;
+/// Most holdings one block expires; the rest expire in the blocks after.
+pub const EXPIRIES_PER_BLOCK_MAX: usize = 256;
+/// Most holdings waiting in one expiry slot (one minute); more wait in the next free one.
+pub const EXPIRY_SLOT_HOLDINGS_MAX: usize = 1_024;
+/// Most expiry slots one block looks at.
+pub const EXPIRY_SLOTS_PER_BLOCK_MAX: usize = 8;

@@ -68,6 +68,7 @@ rejects! {
     /// An item of zero, a price or reserve of zero, a bad symbol or an empty share period.
     InvalidListing = 140, "a listing offers a non-zero item for a non-zero price; a share period is above zero";
     /// The nonce was already used.
+    InvalidLifetime = 117, "a lifetime is 1 second to 10 years, and an asset with one is non-transferable";
     InvalidRate = 150, "a rate or settlement price is a fraction whose numerator and denominator are above zero";
     InvalidFee = 151, "a route's fee is below 1,000,000 ppm";
     InvalidValidity = 152, "a route's validity window ends after it starts";
@@ -99,6 +100,7 @@ rejects! {
     /// The account holds too many distinct assets.
     TooManyAssetsHeld = 219, "the recipient already holds the maximum number of assets";
     /// No multisig account at this address.
+    ExpiringUnits = 220, "points with a lifetime move only to or from their issuer, or are burned, withdrawn or converted";
     UnknownMultisig = 230, "no multisig account has this address";
     /// The signer is not a member of the multisig.
     NotMember = 231, "only a member of the multisig may do this";

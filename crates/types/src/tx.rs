@@ -111,6 +111,10 @@ pub enum PointsAction {
         mint_limit_per_day: Option<Amount>,
         #[serde(default = "yes")]
         transferable: bool,
+        /// Units expire this long after they are minted (or given by the issuer); holders
+        /// spend their oldest first. An asset with a lifetime must be non-transferable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lifetime_ms: Option<u64>,
     },
     /// Issue new units to `to` (issuer only).
     Mint {
@@ -716,6 +720,7 @@ fn encode_points(a: &PointsAction, w: &mut Writer) {
             max_supply,
             mint_limit_per_day,
             transferable,
+            lifetime_ms,
         } => {
             w.u16(tag(MODULE_POINTS, 1));
             w.bytes8(symbol.as_bytes());
@@ -725,6 +730,7 @@ fn encode_points(a: &PointsAction, w: &mut Writer) {
             w.opt_u128(*max_supply);
             w.opt_u128(*mint_limit_per_day);
             w.bool(*transferable);
+            w.opt_u64(*lifetime_ms);
         }
         PointsAction::Mint { symbol, to, amount, reason, external_ref } => {
             w.u16(tag(MODULE_POINTS, 2));
@@ -798,6 +804,7 @@ fn decode_points(action: u8, r: &mut Reader<'_>) -> Result<PointsAction, DecodeE
             max_supply: r.opt_u128("max supply")?,
             mint_limit_per_day: r.opt_u128("mint limit per day")?,
             transferable: r.bool("transferable")?,
+            lifetime_ms: r.opt_u64("lifetime")?,
         },
         2 => PointsAction::Mint {
             symbol: symbol(r)?,

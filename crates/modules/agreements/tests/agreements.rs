@@ -29,7 +29,7 @@ fn ag(a: AgreementAction) -> Action {
 fn setup(c: &mut TestChain) -> Address {
     c.run(3, vec![Action::Points(PointsAction::CreateAsset {
         symbol: "CNY".into(), name: "digital yuan".into(), decimals: 2, kind: AssetKind::Currency,
-        max_supply: None, mint_limit_per_day: None, transferable: true,
+        max_supply: None, mint_limit_per_day: None, transferable: true, lifetime_ms: None,
     })])
     .expect("currency");
     c.run(3, vec![Action::Points(PointsAction::Mint {
@@ -127,7 +127,7 @@ fn a_two_of_three_multisig_amends_and_one_signature_alone_does_not() {
     let Event::MultisigCreated { multisig, .. } = events[0] else { panic!() };
     c.run(3, vec![Action::Points(PointsAction::CreateAsset {
         symbol: "CNY".into(), name: "yuan".into(), decimals: 2, kind: AssetKind::Currency,
-        max_supply: None, mint_limit_per_day: None, transferable: true,
+        max_supply: None, mint_limit_per_day: None, transferable: true, lifetime_ms: None,
     })])
     .expect("currency");
     let parties = vec![Party { address: c.who(0), share_ppm: 1_000_000 }];

@@ -37,7 +37,7 @@ fn mk(a: MarketAction) -> Action {
 fn asset(c: &mut TestChain, issuer: usize, symbol: &str, transferable: bool) {
     c.run(issuer, vec![Action::Points(PointsAction::CreateAsset {
         symbol: symbol.into(), name: symbol.into(), decimals: 2, kind: AssetKind::Currency,
-        max_supply: None, mint_limit_per_day: None, transferable,
+        max_supply: None, mint_limit_per_day: None, transferable, lifetime_ms: None,
     })])
     .expect("asset");
 }

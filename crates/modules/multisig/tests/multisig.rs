@@ -32,7 +32,7 @@ fn two_of_three(c: &mut TestChain) -> Address {
 fn fund(c: &mut TestChain, to: Address, amount: u128) {
     c.run(3, vec![pts(PointsAction::CreateAsset {
         symbol: "CASH".into(), name: "cash".into(), decimals: 2, kind: AssetKind::Currency,
-        max_supply: None, mint_limit_per_day: None, transferable: true,
+        max_supply: None, mint_limit_per_day: None, transferable: true, lifetime_ms: None,
     })])
     .expect("asset");
     c.run(3, vec![pts(PointsAction::Mint { symbol: "CASH".into(), to, amount, reason: "fund".into(), external_ref: None })])

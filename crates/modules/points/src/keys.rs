@@ -61,3 +61,29 @@ pub fn clearing(a: &Address, b: &Address, symbol: &str) -> StateKey {
 pub fn clearing_open() -> StateKey {
     StateKey(vec![CLEARING_OPEN])
 }
+
+/// The days that have expiry slots waiting (one key).
+pub const EXPIRY_DAYS: u8 = 0x16;
+/// The minutes of one day that have an expiry slot waiting.
+pub const EXPIRY_DAY: u8 = 0x17;
+/// The holdings whose earliest lot expires in one minute.
+pub const EXPIRY_SLOT: u8 = 0x18;
+
+/// `0x16`.
+pub fn expiry_days() -> StateKey {
+    StateKey(vec![EXPIRY_DAYS])
+}
+
+/// `0x17 || day (u64 big-endian)`.
+pub fn expiry_day(day: u64) -> StateKey {
+    let mut key = vec![EXPIRY_DAY];
+    key.extend_from_slice(&day.to_be_bytes());
+    StateKey(key)
+}
+
+/// `0x18 || minute (u64 big-endian)`.
+pub fn expiry_slot(minute: u64) -> StateKey {
+    let mut key = vec![EXPIRY_SLOT];
+    key.extend_from_slice(&minute.to_be_bytes());
+    StateKey(key)
+}

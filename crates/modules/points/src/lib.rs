@@ -8,10 +8,12 @@
 //! Exchange routes between issuers' assets and conversion along them are in [`exchange`];
 //! the clearing of what issuers owe each other for conversions is in [`clearing`]. A
 //! withdrawal burns units for the issuer's own (legacy) system, which learns of it from
-//! the `withdrawn` event.
+//! the `withdrawn` event. Units of an asset with a lifetime expire by themselves: see
+//! [`expiry`].
 
 pub mod clearing;
 pub mod exchange;
+pub mod expiry;
 pub mod keys;
 pub mod state;
 
@@ -49,7 +51,14 @@ impl Module for Points {
 
     fn check_stateless(&self, action: &Action) -> Result<(), Reject> {
         match points(action).ok_or(Reject::Malformed)? {
-            PointsAction::CreateAsset { symbol, name, decimals, max_supply, mint_limit_per_day, .. } => {
+            PointsAction::CreateAsset {
+                symbol, name, decimals, max_supply, mint_limit_per_day, transferable, lifetime_ms, ..
+            } => {
+                if let Some(lifetime) = lifetime_ms {
+                    if *transferable || !(LIFETIME_MIN_MS..=LIFETIME_MAX_MS).contains(lifetime) {
+                        return Err(Reject::InvalidLifetime);
+                    }
+                }
                 if !symbol_ok(symbol) {
                     return Err(Reject::InvalidSymbol);
                 }
@@ -186,10 +195,24 @@ impl Module for Points {
         &self,
         _signer: &Address,
         action: &Action,
-        _info: BlockInfo,
+        info: BlockInfo,
         get: &dyn Fn(&StateKey) -> Option<Vec<u8>>,
         out: &mut Vec<StateKey>,
     ) {
+        // Units of an asset with a lifetime wait in the expiry slot of their lot.
+        let lifetime_of = |symbol: &str| {
+            get(&keys::asset(symbol)).and_then(|b| AssetRecord::decode(&b).ok()).and_then(|a| a.lifetime_ms)
+        };
+        let lot_keys = |symbol: &str, out: &mut Vec<StateKey>| {
+            if let Some(lifetime) = lifetime_of(symbol) {
+                expiry::register_keys(info.timestamp_ms.saturating_add(lifetime), get, out);
+            }
+        };
+        match points(action) {
+            Some(PointsAction::Mint { symbol, .. }) | Some(PointsAction::Transfer { symbol, .. }) => lot_keys(symbol, out),
+            Some(PointsAction::Convert { to, .. }) => lot_keys(to, out),
+            _ => {}
+        }
         // Whom a route's clearing is between is in the route record.
         match points(action) {
             Some(PointsAction::RouteAccept { from, to, terms }) => {
@@ -210,10 +233,12 @@ impl Module for Points {
 
     fn block_keys(&self, info: BlockInfo, get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: &mut Vec<StateKey>) {
         clearing::block_keys(info.timestamp_ms, get, out);
+        expiry::block_keys(info.timestamp_ms, get, out);
     }
 
     fn end_block(&self, ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
-        clearing::end_block(ctx)
+        clearing::end_block(ctx)?;
+        expiry::end_block(ctx)
     }
 
     fn apply(&self, ctx: &mut Overlay<'_>, signer: &Address, action: &Action) -> Result<(), Failure> {
@@ -226,6 +251,7 @@ impl Module for Points {
                 max_supply,
                 mint_limit_per_day,
                 transferable,
+                lifetime_ms,
             } => {
                 if state::asset(ctx, symbol)?.is_some() {
                     return Err(Reject::DuplicateSymbol.into());
@@ -243,6 +269,7 @@ impl Module for Points {
                     mint_day: 0,
                     minted_today: 0,
                     mint_count: 0,
+                    lifetime_ms: *lifetime_ms,
                 };
                 state::put_asset(ctx, &record);
                 ctx.emit(Event::AssetCreated { symbol: symbol.clone(), issuer: *signer });
@@ -256,7 +283,17 @@ impl Module for Points {
                 if !asset.transferable && *signer != asset.issuer && *to != asset.issuer {
                     return Err(Reject::NotTransferable.into());
                 }
-                ctx.transfer(signer, to, symbol, *amount)?;
+                match asset.lifetime_ms {
+                    // Points with a lifetime: redeemed to the issuer (oldest lots first), or
+                    // given by the issuer in a new lot.
+                    Some(_) if *to == asset.issuer => ctx.redeem(signer, to, symbol, *amount)?,
+                    Some(lifetime) => {
+                        let expires_at = ctx.info().timestamp_ms.saturating_add(lifetime);
+                        let holding = ctx.grant_lot(signer, to, symbol, *amount, expires_at)?;
+                        expiry::register(ctx, to, symbol, &holding)?;
+                    }
+                    None => ctx.transfer(signer, to, symbol, *amount)?,
+                }
                 ctx.emit(Event::Transferred { symbol: symbol.clone(), from: *signer, to: *to, amount: *amount });
                 Ok(())
             }
@@ -345,7 +382,13 @@ fn mint(
     ctx.put(keys::mint_record(symbol, asset.mint_count), record.encode());
     asset.mint_count += 1;
     state::put_asset(ctx, &asset);
-    ctx.mint(to, symbol, amount)?;
+    match asset.lifetime_ms {
+        Some(lifetime) if *to != asset.issuer => {
+            let holding = ctx.mint_lot(to, symbol, amount, info.timestamp_ms.saturating_add(lifetime))?;
+            expiry::register(ctx, to, symbol, &holding)?;
+        }
+        _ => ctx.mint(to, symbol, amount)?,
+    }
     ctx.emit(Event::Minted {
         symbol: symbol.to_string(),
         to: *to,

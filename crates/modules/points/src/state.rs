@@ -28,6 +28,8 @@ pub struct AssetRecord {
     pub minted_today: Amount,
     /// How many mints the history holds.
     pub mint_count: u64,
+    /// Units expire this long after they reach a holder from the issuer.
+    pub lifetime_ms: Option<u64>,
 }
 
 impl AssetRecord {
@@ -45,6 +47,10 @@ impl AssetRecord {
         w.u64(self.mint_day);
         w.u128(self.minted_today);
         w.u64(self.mint_count);
+        // Assets without a lifetime keep the encoding they always had.
+        if let Some(lifetime) = self.lifetime_ms {
+            w.u64(lifetime);
+        }
         w.finish()
     }
 
@@ -63,7 +69,12 @@ impl AssetRecord {
             mint_day: r.u64("mint day")?,
             minted_today: r.u128("minted today")?,
             mint_count: r.u64("mint count")?,
+            lifetime_ms: None,
         };
+        let mut record = record;
+        if r.remaining() > 0 {
+            record.lifetime_ms = Some(r.u64("lifetime")?);
+        }
         r.finish()?;
         Ok(record)
     }

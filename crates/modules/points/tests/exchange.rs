@@ -40,6 +40,7 @@ fn create(symbol: &str, kind: AssetKind, max: Option<u128>) -> PointsAction {
         max_supply: max,
         mint_limit_per_day: None,
         transferable: true,
+        lifetime_ms: None,
     }
 }
 

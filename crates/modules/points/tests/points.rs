@@ -54,6 +54,7 @@ fn create(symbol: &str, max: Option<u128>, per_day: Option<u128>, transferable: 
         max_supply: max,
         mint_limit_per_day: per_day,
         transferable,
+        lifetime_ms: None,
     }
 }
 
