@@ -26,7 +26,7 @@ use std::time::Duration;
 /// Most events one page holds.
 pub const EVENTS_PAGE_MAX: usize = 1_000;
 /// Most blocks one page reads; a page that stops here says so (`caught_up: false`).
-pub const EVENTS_SCAN_BLOCKS_MAX: u64 = 10_000;
+pub const EVENTS_SCAN_BLOCKS_MAX: u64 = 2_000;
 /// Longest a page request waits for a new event.
 pub const EVENTS_WAIT_MS_MAX: u64 = 30_000;
 
@@ -119,8 +119,16 @@ fn block_events(node: &Node, height: u64) -> Result<Vec<(Option<String>, Event)>
     Ok(out)
 }
 
+/// [`scan_blocking`] on a thread meant for blocking work: it reads the receipt log.
+async fn scan(node: &Arc<Node>, from: Position, filter: &Arc<Filter>, limit: usize) -> Result<Page, ApiError> {
+    let (node, filter) = (node.clone(), filter.clone());
+    tokio::task::spawn_blocking(move || scan_blocking(&node, from, &filter, limit))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
 /// Read from `from` up to `limit` matching events, or to the last executed block.
-fn scan(node: &Node, from: Position, filter: &Filter, limit: usize) -> Result<Page, ApiError> {
+fn scan_blocking(node: &Node, from: Position, filter: &Filter, limit: usize) -> Result<Page, ApiError> {
     let executed = node.executed().height;
     if from.height > executed.saturating_add(1) || (from.height == executed.saturating_add(1) && from.index > 0) {
         return Err(ApiError::cursor_ahead(format!("cursor {from} is after the last executed block, {executed}")));
@@ -187,9 +195,9 @@ pub async fn events(
         Some(text) => parse_cursor(text)?,
         None => Position { height: 0, index: 0 },
     };
-    let filter = Filter { kind: query.kind, symbol: query.symbol, account: query.account };
+    let filter = Arc::new(Filter { kind: query.kind, symbol: query.symbol, account: query.account });
     // Check the cursor before answering either way.
-    let first = scan(&node, from, &filter, limit)?;
+    let first = scan(&node, from, &filter, limit).await?;
     if wants_stream(&headers) {
         return Ok(stream(node, first, filter).into_response());
     }
@@ -201,7 +209,7 @@ pub async fn events(
             if left.is_zero() || !node.wait_executed(page.next.height, left).await {
                 break;
             }
-            page = scan(&node, page.next, &filter, limit)?;
+            page = scan(&node, page.next, &filter, limit).await?;
         }
     }
     Ok(Json(json!({ "events": page.events, "next": page.next.to_string(), "caught_up": page.caught_up,
@@ -210,11 +218,15 @@ pub async fn events(
 }
 
 /// Server-Sent Events from `first` on, following new blocks until the client leaves.
-fn stream(node: Arc<Node>, first: Page, filter: Filter) -> impl IntoResponse {
+fn stream(node: Arc<Node>, first: Page, filter: Arc<Filter>) -> impl IntoResponse {
     let (mut tx, rx) = mpsc::channel::<Result<sse::Event, std::convert::Infallible>>(EVENTS_PAGE_MAX);
     tokio::spawn(async move {
         let mut page = first;
         loop {
+            // A client that left is noticed here even if no event matches for a long time.
+            if tx.is_closed() {
+                return;
+            }
             for item in &page.events {
                 let event = sse::Event::default()
                     .id(item["next"].as_str().unwrap_or_default())
@@ -232,7 +244,7 @@ fn stream(node: Arc<Node>, first: Page, filter: Filter) -> impl IntoResponse {
                     }
                 }
             }
-            page = match scan(&node, page.next, &filter, EVENTS_PAGE_MAX) {
+            page = match scan(&node, page.next, &filter, EVENTS_PAGE_MAX).await {
                 Ok(page) => page,
                 Err(e) => {
                     let _ = tx.send(Ok(sse::Event::default().event("error").data(e.message))).await;

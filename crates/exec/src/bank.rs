@@ -254,7 +254,9 @@ impl Overlay<'_> {
     /// caller adds the lot (`Lots::Take`), so lots keep adding up to the balance.
     fn credit_with(&mut self, to: &Address, symbol: &str, amount: Amount, lots: Lots) -> Result<(), Failure> {
         let mut account = self.account(to)?;
-        if lots == Lots::Refuse && account.lots.contains_key(symbol) {
+        // Units with and without lots never mix in one balance: lots always add up to it.
+        let has_lots = account.lots.contains_key(symbol);
+        if (lots == Lots::Refuse && has_lots) || (lots == Lots::Take && !has_lots && account.balance(symbol) > 0) {
             return Err(Reject::ExpiringUnits.into());
         }
         let before = account.balance(symbol);

@@ -387,6 +387,8 @@ fn settled(ctx: &mut Overlay<'_>, mut record: ClearingRecord, index: Index, debt
 
 /// Pay the net of every closed period on the ledger (the debtor, the exact net).
 pub fn settle(ctx: &mut Overlay<'_>, signer: &Address, counterparty: &Address, symbol: &str, amount: Amount) -> Result<(), Failure> {
+    let asset = crate::state::asset(ctx, symbol)?.ok_or(accord_types::Reject::UnknownAsset)?;
+    crate::exchange::settlement_asset_ok(&asset)?;
     let (record, index) = open(ctx, signer, counterparty, symbol)?;
     let (debtor, creditor, net) = record.net().ok_or(Reject::WrongSettlementAmount)?;
     if debtor != *signer {
@@ -451,8 +453,16 @@ pub fn end_block(ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
         return Ok(());
     }
     for entry in &due {
+        // The due list is the index after this block's transactions, which may have closed
+        // some pairs themselves; a pair further down was then not read ahead: it waits for
+        // the next block rather than being read undeclared.
+        let record = match ctx.get_record(&entry.key(), ClearingRecord::decode) {
+            Ok(record) => record,
+            Err(ExecError::UndeclaredRead(_)) => continue,
+            Err(e) => return Err(e),
+        };
         index.remove(entry);
-        let Some(mut record) = ctx.get_record(&entry.key(), ClearingRecord::decode)? else { continue };
+        let Some(mut record) = record else { continue };
         if let Some(event) = record.roll(now) {
             ctx.emit(event);
         }

@@ -11,9 +11,10 @@
 //! - `amount` of X is burned.
 //!
 //! Both roundings go against the holder by less than one unit of Y each, so a conversion
-//! never creates value. The issuer of X owes the issuer of Y
-//! `floor(amount × settle_num / settle_den)` units of the settlement asset for it, settled
-//! at clearing (see [`crate::clearing`]).
+//! never creates value. The issuer of X owes the issuer of Y `amount × settle_num /
+//! settle_den` units of the settlement asset for it, settled at clearing (see
+//! [`crate::clearing`]): the whole units now, the fraction carried in the route to the next
+//! conversion, so splitting a conversion owes exactly the same in total.
 
 use crate::clearing;
 use crate::keys;
@@ -58,6 +59,10 @@ pub struct RouteRecord {
     /// Units of `to` paid out, ever.
     #[serde(with = "amount_text")]
     pub received_total: Amount,
+    /// What conversions owed below one unit of the settlement asset, in `1/settle_den`
+    /// units of it: carried to the next conversion, so splitting a conversion owes the
+    /// same in total.
+    pub settle_remainder: u64,
 }
 
 impl RouteRecord {
@@ -96,6 +101,7 @@ impl RouteRecord {
         w.u128(self.converted_today);
         w.u128(self.converted_total);
         w.u128(self.received_total);
+        w.u64(self.settle_remainder);
         w.finish()
     }
 
@@ -124,6 +130,7 @@ impl RouteRecord {
             converted_today: r.u128("converted today")?,
             converted_total: r.u128("converted total")?,
             received_total: r.u128("received total")?,
+            settle_remainder: r.u64("settlement remainder")?,
         };
         r.finish()?;
         Ok(record)
@@ -142,6 +149,14 @@ fn put_route(ctx: &mut Overlay<'_>, record: &RouteRecord) {
 /// The route stored under `from → to` in already fetched values, for dependent reads.
 pub fn fetched_route(get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, from: &str, to: &str) -> Option<RouteRecord> {
     get(&keys::route(from, to)).and_then(|b| RouteRecord::decode(&b).ok())
+}
+
+/// Issuers clear in a transferable currency: one whose units never expire and move freely.
+pub fn settlement_asset_ok(asset: &crate::AssetRecord) -> Result<(), Reject> {
+    if asset.kind != AssetKind::Currency || !asset.transferable || asset.lifetime_ms.is_some() {
+        return Err(Reject::NotCurrency);
+    }
+    Ok(())
 }
 
 /// Checks of terms that need no state.
@@ -172,9 +187,7 @@ pub fn propose(ctx: &mut Overlay<'_>, signer: &Address, from: &str, to: &str, te
     let from_asset = asset(ctx, from)?.ok_or(Reject::UnknownAsset)?;
     let to_asset = asset(ctx, to)?.ok_or(Reject::UnknownAsset)?;
     let settlement = asset(ctx, &terms.settlement_symbol)?.ok_or(Reject::UnknownAsset)?;
-    if settlement.kind != AssetKind::Currency {
-        return Err(Reject::NotCurrency.into());
-    }
+    settlement_asset_ok(&settlement)?;
     if *signer != from_asset.issuer && *signer != to_asset.issuer {
         return Err(Reject::NotRouteIssuer.into());
     }
@@ -191,6 +204,7 @@ pub fn propose(ctx: &mut Overlay<'_>, signer: &Address, from: &str, to: &str, te
         converted_today: 0,
         converted_total: 0,
         received_total: 0,
+        settle_remainder: 0,
     });
     record.proposal = Some(Proposal { by: *signer, terms: terms.clone() });
     put_route(ctx, &record);
@@ -216,6 +230,10 @@ pub fn accept(ctx: &mut Overlay<'_>, signer: &Address, from: &str, to: &str, ter
         if existing.period_ms != terms.clearing_period_ms {
             return Err(Reject::ClearingPeriodMismatch.into());
         }
+    }
+    // A remainder counted in the old price's units means nothing in the new one.
+    if record.terms.as_ref().is_some_and(|t| (t.settle_den, &t.settlement_symbol) != (proposal.terms.settle_den, &proposal.terms.settlement_symbol)) {
+        record.settle_remainder = 0;
     }
     record.terms = Some(proposal.terms);
     put_route(ctx, &record);
@@ -248,13 +266,20 @@ pub fn suspend(ctx: &mut Overlay<'_>, signer: &Address, from: &str, to: &str, su
     Ok(())
 }
 
-/// What converting `amount` along `terms` pays: `(received, fee, owed to the issuer of to)`.
-pub fn quote(terms: &RouteTerms, amount: Amount) -> Result<(Amount, Amount, Amount), Reject> {
+/// What converting `amount` along `terms` pays, with `remainder` carried from earlier
+/// conversions: `(received, fee, owed to the issuer of to, remainder to carry)`.
+pub fn quote(terms: &RouteTerms, amount: Amount, remainder: u64) -> Result<(Amount, Amount, Amount, u64), Reject> {
     let gross = amount.checked_mul(u128::from(terms.rate_num)).ok_or(Reject::AmountOverflow)? / u128::from(terms.rate_den);
     let fee_parts = gross.checked_mul(u128::from(terms.fee_ppm)).ok_or(Reject::AmountOverflow)?;
     let fee = fee_parts.div_ceil(PPM);
-    let owed = amount.checked_mul(u128::from(terms.settle_num)).ok_or(Reject::AmountOverflow)? / u128::from(terms.settle_den);
-    Ok((gross - fee, fee, owed))
+    let den = u128::from(terms.settle_den);
+    let owed_parts = amount
+        .checked_mul(u128::from(terms.settle_num))
+        .and_then(|p| p.checked_add(u128::from(remainder) % den))
+        .ok_or(Reject::AmountOverflow)?;
+    // The remainder is below `settle_den`, a u64.
+    let carried = u64::try_from(owed_parts % den).map_err(|_| Reject::AmountOverflow)?;
+    Ok((gross - fee, fee, owed_parts / den, carried))
 }
 
 /// Convert `amount` of `from` held by the signer along the route to `to`.
@@ -281,7 +306,7 @@ pub fn convert(
     if terms.daily_limit.is_some_and(|limit| today > limit) {
         return Err(Reject::OverRouteDailyLimit.into());
     }
-    let (received, fee, owed) = quote(&terms, amount)?;
+    let (received, fee, owed, carried) = quote(&terms, amount, record.settle_remainder)?;
     if received == 0 {
         return Err(Reject::ConversionTooSmall.into());
     }
@@ -294,6 +319,7 @@ pub fn convert(
     record.converted_today = today;
     record.converted_total = record.converted_total.checked_add(amount).ok_or(Reject::AmountOverflow)?;
     record.received_total = record.received_total.checked_add(received).ok_or(Reject::AmountOverflow)?;
+    record.settle_remainder = carried;
     put_route(ctx, &record);
     if record.from_issuer != record.to_issuer && owed > 0 {
         clearing::record(ctx, &record.from_issuer, &record.to_issuer, &terms, owed)?;
@@ -322,6 +348,7 @@ pub fn propose_keys(from: &str, to: &str, terms: &RouteTerms, out: &mut Vec<Stat
 pub fn convert_keys(signer: &Address, from: &str, to: &str, out: &mut Vec<StateKey>) {
     out.extend([
         keys::route(from, to),
+        keys::asset(from),
         keys::asset(to),
         accord_exec::keys::supply(from),
         accord_exec::keys::supply(to),

@@ -81,11 +81,16 @@ fn encode_numbers(numbers: &BTreeSet<u64>) -> Vec<u8> {
     w.finish()
 }
 
+/// Most days the day list can hold. Pending days lie between the oldest slot not yet
+/// drained (a few blocks behind at most) and now plus the longest lifetime (3,660 days)
+/// plus the place window: far below this.
+const DAYS_MAX: usize = 16_384;
+
 pub fn decode_numbers(bytes: &[u8]) -> Result<BTreeSet<u64>, DecodeError> {
     let mut r = Reader::new(bytes);
     let count = r.u32("count")? as usize;
-    // Days of a lifetime of at most ten years, or minutes of one day.
-    let max = (LIFETIME_MAX_MS / DAY_MS + 2).max(MINUTES_PER_DAY) as usize;
+    // The days of the day list, or the minutes of one day.
+    let max = DAYS_MAX.max(MINUTES_PER_DAY as usize);
     if count > max {
         return Err(DecodeError::TooLong { what: "expiry calendar", len: count, max });
     }
@@ -129,15 +134,17 @@ impl Calendar {
     /// minute's, or the next one with room. If one of them was not declared, `fallback`
     /// (a slot already open), or the read's error.
     fn place(&mut self, ctx: &Overlay<'_>, expires_at_ms: u64, fallback: Option<u64>) -> Result<u64, ExecError> {
-        let mut minute = minute_of(expires_at_ms);
-        loop {
+        let first = minute_of(expires_at_ms);
+        for minute in first..first.saturating_add(PLACE_WINDOW_MINUTES) {
             match self.open(ctx, minute) {
                 Ok(()) if self.slots.get(&minute).map_or(0, Vec::len) < EXPIRY_SLOT_HOLDINGS_MAX => return Ok(minute),
-                Ok(()) => minute += 1,
+                Ok(()) => {}
                 Err(ExecError::UndeclaredRead(key)) => return fallback.ok_or(ExecError::UndeclaredRead(key)),
                 Err(e) => return Err(e),
             }
         }
+        // Every slot of the window is full.
+        fallback.ok_or_else(|| ExecError::UndeclaredRead(keys::expiry_slot(first + PLACE_WINDOW_MINUTES).to_string()))
     }
 
     fn insert(&mut self, minute: u64, entry: Entry) {
@@ -212,20 +219,20 @@ pub fn register(ctx: &mut Overlay<'_>, holder: &Address, symbol: &str, holding: 
     Ok(())
 }
 
-/// Keys [`register`] reads for a lot expiring at `expires_at_ms`, from what was fetched.
-pub fn register_keys(expires_at_ms: u64, get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: &mut Vec<StateKey>) {
+/// How many minutes from its own a holding may wait in when slots are full: the window
+/// [`register_keys`] declares in one round.
+pub const PLACE_WINDOW_MINUTES: u64 = 4;
+
+/// Keys [`register`] reads for a lot expiring at `expires_at_ms`: the minute's slot and the
+/// next few (a full slot sends a holding to the next one), with their day records. A
+/// holding that finds them all full is not placed (a transaction is refused, to be sent
+/// again; the end-of-block hook keeps it where it was).
+pub fn register_keys(expires_at_ms: u64, out: &mut Vec<StateKey>) {
     out.push(keys::expiry_days());
-    let mut minute = minute_of(expires_at_ms);
-    loop {
+    let first = minute_of(expires_at_ms);
+    for minute in first..first.saturating_add(PLACE_WINDOW_MINUTES) {
         out.push(keys::expiry_day(day_of(minute)));
         out.push(keys::expiry_slot(minute));
-        let full = get(&keys::expiry_slot(minute))
-            .and_then(|b| decode_entries(&b).ok())
-            .is_some_and(|slot| slot.len() >= EXPIRY_SLOT_HOLDINGS_MAX);
-        if !full {
-            return;
-        }
-        minute += 1;
     }
 }
 
@@ -273,13 +280,13 @@ pub fn block_keys(now_ms: u64, get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: 
             .and_then(|b| accord_exec::Account::decode(&b).ok())
             .and_then(|a| a.lots.get(&entry.symbol).and_then(|h| h.lots.iter().find(|l| l.expires_at_ms > now_ms).cloned()));
         if let Some(lot) = next {
-            register_keys(lot.expires_at_ms, get, out);
+            register_keys(lot.expires_at_ms, out);
         }
         let lifetime = get(&keys::asset(&entry.symbol))
             .and_then(|b| crate::AssetRecord::decode(&b).ok())
             .and_then(|a| a.lifetime_ms);
         if let Some(lifetime) = lifetime {
-            register_keys(now_ms.saturating_add(lifetime), get, out);
+            register_keys(now_ms.saturating_add(lifetime), out);
         }
     }
 }
@@ -323,10 +330,12 @@ pub fn end_block(ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
         }
         let next = ctx.account(&holder)?.lots.get(&symbol).and_then(|h| h.lots.first().map(|l| l.expires_at_ms));
         if let Some(expires_at_ms) = next {
-            // A slot not read ahead (the lots changed in this block) falls back to this
-            // one, which is due: the holding is looked at again in the next block.
+            // A slot not read ahead (the lots changed in this block), or a full window,
+            // falls back to this slot, which is due, with the entry due now: the next block
+            // takes it again and places it with the reads it declared.
             let target = calendar.place(ctx, expires_at_ms, Some(minute))?;
-            calendar.insert(target, Entry { expires_at_ms, symbol: symbol.clone(), holder });
+            let look_at = if target == minute { now } else { expires_at_ms };
+            calendar.insert(target, Entry { expires_at_ms: look_at, symbol: symbol.clone(), holder });
             ctx.set_registered(&holder, &symbol, Some(target))?;
         }
     }

@@ -174,11 +174,13 @@ impl Module for Points {
                 out.push(accord_exec::keys::supply(symbol));
             }
             PointsAction::RoutePropose { from, to, terms } => exchange::propose_keys(from, to, terms, out),
-            PointsAction::RouteAccept { from, to, .. }
-            | PointsAction::RouteSuspend { from, to }
-            | PointsAction::RouteResume { from, to } => out.push(keys::route(from, to)),
+            PointsAction::RouteAccept { from, to, .. } => {
+                out.extend([keys::route(from, to), keys::asset(from), keys::asset(to)]);
+            }
+            PointsAction::RouteSuspend { from, to } | PointsAction::RouteResume { from, to } => out.push(keys::route(from, to)),
             PointsAction::Convert { from, to, .. } => exchange::convert_keys(signer, from, to, out),
             PointsAction::ClearingSettle { counterparty, symbol, .. } => {
+                out.push(keys::asset(symbol));
                 out.push(keys::clearing(signer, counterparty, symbol));
                 out.push(keys::clearing_open());
                 out.push(accord_exec::keys::account(counterparty));
@@ -205,7 +207,7 @@ impl Module for Points {
         };
         let lot_keys = |symbol: &str, out: &mut Vec<StateKey>| {
             if let Some(lifetime) = lifetime_of(symbol) {
-                expiry::register_keys(info.timestamp_ms.saturating_add(lifetime), get, out);
+                expiry::register_keys(info.timestamp_ms.saturating_add(lifetime), out);
             }
         };
         match points(action) {
@@ -213,18 +215,18 @@ impl Module for Points {
             Some(PointsAction::Convert { to, .. }) => lot_keys(to, out),
             _ => {}
         }
-        // Whom a route's clearing is between is in the route record.
-        match points(action) {
-            Some(PointsAction::RouteAccept { from, to, terms }) => {
-                if let Some(route) = exchange::fetched_route(get, from, to) {
-                    out.push(keys::clearing(&route.from_issuer, &route.to_issuer, &terms.settlement_symbol));
-                }
+        // A route's clearing is between the issuers of its two assets.
+        let issuer_of = |symbol: &str| get(&keys::asset(symbol)).and_then(|b| AssetRecord::decode(&b).ok()).map(|a| a.issuer);
+        let clearing_key = |from: &str, to: &str, settlement: &str, out: &mut Vec<StateKey>| {
+            if let (Some(a), Some(b)) = (issuer_of(from), issuer_of(to)) {
+                out.push(keys::clearing(&a, &b, settlement));
             }
+        };
+        match points(action) {
+            Some(PointsAction::RouteAccept { from, to, terms }) => clearing_key(from, to, &terms.settlement_symbol, out),
             Some(PointsAction::Convert { from, to, .. }) => {
-                if let Some(route) = exchange::fetched_route(get, from, to) {
-                    if let Some(terms) = &route.terms {
-                        out.push(keys::clearing(&route.from_issuer, &route.to_issuer, &terms.settlement_symbol));
-                    }
+                if let Some(terms) = exchange::fetched_route(get, from, to).and_then(|r| r.terms) {
+                    clearing_key(from, to, &terms.settlement_symbol, out);
                 }
             }
             _ => {}

@@ -278,6 +278,13 @@ fn bad_terms_are_typed_rejects() {
     assert_eq!(w.run(DRIVER, convert("BIG", "HUGE", u128::MAX / 4)), Err(Reject::AmountOverflow));
     w.ok(DRIVER, convert("BIG", "HUGE", 1_000));
     assert_eq!(w.balance_of(DRIVER, "HUGE"), 1_000 * u128::from(u64::MAX) * 99 / 100);
+    // A settlement asset must be a transferable currency whose units never expire.
+    w.ok(M, PointsAction::CreateAsset {
+        symbol: "SCRIP".into(), name: "scrip".into(), decimals: 0, kind: AssetKind::Currency,
+        max_supply: None, mint_limit_per_day: None, transferable: false, lifetime_ms: Some(DAY_MS),
+    });
+    let scrip = RouteTerms { settlement_symbol: "SCRIP".into(), ..terms(1, 1) };
+    assert_eq!(w.run(M, propose("BIG", "MALL", scrip)), Err(Reject::NotCurrency));
     assert_eq!(w.route("BIG", "HUGE").converted_total, 1_000);
 }
 
@@ -349,7 +356,8 @@ proptest! {
     #[test]
     fn conversion_never_creates_value(amount in 1u128..1u128 << 80, num in 1u64..1 << 32, den in 1u64.., fee in 0u32..1_000_000) {
         let t = RouteTerms { rate_num: num, rate_den: den, fee_ppm: fee, ..terms(1, 1) };
-        let (received, withheld, owed) = quote(&t, amount).expect("fits 128 bits");
+        let (received, withheld, owed, carried) = quote(&t, amount, 0).expect("fits 128 bits");
+        prop_assert_eq!(carried, 0);
         let exact = amount * u128::from(num);
         let gross = exact / u128::from(den);
         prop_assert!(received * u128::from(den) <= exact);
@@ -359,4 +367,50 @@ proptest! {
         prop_assert!(withheld * 1_000_000 < gross * u128::from(fee) + 1_000_000);
         prop_assert_eq!(owed, amount);
     }
+
+    /// However a conversion is split, the issuers owe exactly the same in total: what falls
+    /// below one unit is carried to the next conversion.
+    #[test]
+    fn split_conversions_owe_exactly_the_whole(parts in proptest::collection::vec(1u128..10_000, 1..30), num in 1u64..1_000, den in 1u64..1_000) {
+        let t = RouteTerms { settle_num: num, settle_den: den, ..terms(1, 1) };
+        let (mut owed, mut carried) = (0u128, 0u64);
+        for part in &parts {
+            let (_, _, o, c) = quote(&t, *part, carried).expect("fits");
+            owed += o;
+            carried = c;
+        }
+        let total: u128 = parts.iter().sum();
+        prop_assert_eq!(owed, total * u128::from(num) / u128::from(den));
+        prop_assert_eq!(u128::from(carried), total * u128::from(num) % u128::from(den));
+    }
+}
+
+#[test]
+fn more_pairs_closing_at_once_than_a_block_nets_never_stop_the_chain() {
+    // One issuer of SRC, 260 issuers of T1..T260: 260 pairs whose daily periods all end at
+    // midnight, more than one block closes. Each issuer converts into its own points.
+    let pairs = accord_points::clearing::CLOSES_PER_BLOCK_MAX + 4;
+    let mut w = World(TestChain::new(Executor::new("accord-test", vec![Box::new(Points)]), pairs as u64 + 1));
+    w.ok(0, create("CNY", AssetKind::Currency, None));
+    w.ok(0, create("SRC", AssetKind::Points, None));
+    let route = || RouteTerms { daily_limit: None, ..terms(1, 1) };
+    for i in 1..=pairs {
+        let symbol = format!("T{i}");
+        let to = w.who(i);
+        w.ok(0, mint("SRC", to, 1_000));
+        w.ok(i, create(&symbol, AssetKind::Points, None));
+        w.ok(i, propose("SRC", &symbol, route()));
+        w.ok(0, accept("SRC", &symbol, route()));
+        w.ok(i, convert("SRC", &symbol, 100));
+    }
+    // The first block after midnight also converts along 20 of the pairs itself.
+    w.time_ms += DAY_MS;
+    let txs: Vec<_> = (1..=20).map(|i| w.sign(i, vec![Action::Points(convert("SRC", &format!("T{i}"), 100))])).collect();
+    let results = w.run_block(txs);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    w.empty_block();
+    w.empty_block();
+    // Every pair was netted once: by the hook, or by a conversion that met its ended period.
+    let netted = w.block_events.iter().filter(|e| matches!(e, Event::ClearingNetted { .. })).count();
+    assert_eq!(netted + 20, pairs);
 }

@@ -296,3 +296,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_holding_whose_next_lot_was_spent_in_the_expiry_block_moves_on_and_still_expires() {
+    let mut w = World::new(3);
+    let start = w.time_ms;
+    w.mint(HOLDER, 10); // lot A
+    w.time_ms += DAY_MS;
+    w.mint(HOLDER, 20); // lot B
+    w.time_ms += DAY_MS;
+    w.mint(HOLDER, 30); // lot C
+    // In the block where A expires, the holder redeems A and B entirely before the hook
+    // runs: the slot read ahead for the holding (B's) is not where it goes next (C's).
+    w.time_ms = start + LIFETIME;
+    let issuer = w.who(ISSUER);
+    w.ok(HOLDER, PointsAction::Transfer { symbol: "GIFT".into(), to: issuer, amount: 30 });
+    assert_eq!(w.lots(HOLDER).len(), 1);
+    w.time_ms += 1;
+    w.empty_block();
+    w.empty_block();
+    // No slot is left behind in the past, and C expires at its time.
+    let now_minute = w.time_ms / 60_000;
+    let past_slots = w
+        .state
+        .entries
+        .keys()
+        .filter(|k| k.0.first() == Some(&accord_points::keys::EXPIRY_SLOT))
+        .filter(|k| u64::from_be_bytes(k.0[1..9].try_into().expect("8 bytes")) < now_minute)
+        .count();
+    assert_eq!(past_slots, 0);
+    w.time_ms = start + 2 * DAY_MS + LIFETIME;
+    let holder = w.who(HOLDER);
+    assert_eq!(World::expired_events(&w.empty_block()), vec![(holder, 30)]);
+}
