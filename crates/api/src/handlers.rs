@@ -80,8 +80,20 @@ pub async fn submit_batch(
     Ok(Json(json!({ "results": results })))
 }
 
-#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "hex")), responses((status = 200, description = "pending, committed (height, events) or rejected (code); once in a block also `memo` and `tx`, the signed transaction in hex (body ‖ signature; the body's SHA-256 is the hash)")))]
-pub async fn tx_status(State(node): Node_, Path(hash): Path<String>) -> Answer {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TxQuery {
+    /// Also return the transaction itself once it is in a block (reads the block).
+    #[serde(default)]
+    pub tx: bool,
+}
+
+#[utoipa::path(get, path = "/v1/txs/{hash}", params(("hash" = String, Path, description = "hex"), TxQuery), responses((status = 200, description = "pending, committed (height, events) or rejected (code); with `?tx=true`, once in a block, also `memo` and `tx`, the signed transaction in hex (body ‖ signature; the body's SHA-256 is the hash)")))]
+pub async fn tx_status(
+    State(node): Node_,
+    Path(hash): Path<String>,
+    query: Result<Query<TxQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|e| ApiError::invalid_parameter(e.body_text()))?;
     let hash: TxHash = hash.parse().map_err(|_| ApiError::invalid_parameter("a tx hash is 64 hex characters"))?;
     let status = node.status(&hash).map_err(internal)?;
     let at = match &status {
@@ -91,6 +103,7 @@ pub async fn tx_status(State(node): Node_, Path(hash): Path<String>) -> Answer {
         _ => None,
     };
     let mut value = serde_json::to_value(status).map_err(internal)?;
+    let at = at.filter(|_| query.tx);
     if let (Some((height, index)), Some(chain)) = (at, node.chain()) {
         if let Some(block) = chain.get_block(Height::new(height)).await {
             if let Some(tx) = block.inner().body.txs.get(index).filter(|t| t.hash == hash) {

@@ -83,6 +83,20 @@ fn every_request_error_is_typed_json_and_a_good_transaction_commits() {
         assert!(node.wait_executed(target, Duration::from_secs(30)).await, "blocks keep coming");
         let (_, status) = call(&router, "GET", &format!("/v1/txs/{}", tx.hash), None).await;
         assert_eq!(status["status"], "committed", "{status}");
+        assert!(status["tx"].is_null(), "the transaction itself only on request: {status}");
+        let (_, full) = call(&router, "GET", &format!("/v1/txs/{}?tx=true", tx.hash), None).await;
+        assert_eq!(full["tx"], json!(hex::encode(tx.encode())), "{full}");
+        let (code, bad) = call(&router, "GET", &format!("/v1/txs/{}?tx=maybe", tx.hash), None).await;
+        assert_eq!((code, bad["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(903)));
+        // The alliance's endpoints are in the OpenAPI document, and the event stream
+        // refuses cursors it cannot use.
+        for path in ["/v1/routes/{from}/{to}", "/v1/clearings/{a}/{b}/{symbol}", "/v1/events"] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+        let (code, bad) = call(&router, "GET", "/v1/events?cursor=1-x", None).await;
+        assert_eq!((code, bad["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(907)), "{bad}");
+        let (_, page) = call(&router, "GET", "/v1/events?type=asset_created", None).await;
+        assert_eq!(page["events"][0]["event"]["symbol"], "ROUTE", "{page}");
         let (_, asset) = call(&router, "GET", "/v1/assets/ROUTE", None).await;
         assert_eq!(asset["asset"]["issuer"], json!(signer));
     });

@@ -372,7 +372,7 @@ async fn query(global: &Global, command: QueryCommand) -> Result<()> {
         }
         QueryCommand::Tx { hash, decrypt } => {
             let hash: accord_types::TxHash = hash.parse().map_err(|_| anyhow!("a tx hash is 64 hex characters"))?;
-            let mut status = client.tx_status(&hash).await?;
+            let mut status = client.tx_with_body(&hash).await?;
             if decrypt {
                 status["memo_text"] = json!(decrypt_memo(global, &hash, &status)?);
             }

@@ -105,6 +105,11 @@ impl Client {
         self.get(&format!("/v1/txs/{hash}")).await
     }
 
+    /// The status and, once it is in a block, the signed transaction (`tx`) and its `memo`.
+    pub async fn tx_with_body(&self, hash: &TxHash) -> Result<Value> {
+        self.get(&format!("/v1/txs/{hash}?tx=true")).await
+    }
+
     /// Poll until the transaction is committed or rejected, or `timeout` passes.
     pub async fn wait(&self, hash: &TxHash, timeout: Duration) -> Result<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
