@@ -226,7 +226,13 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     );
     let mut p2p_namespace = config.namespace.clone();
     p2p_namespace.extend_from_slice(b"/p2p");
-    let p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(peers), max_message_size(n), nz(1024));
+    let mut p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(peers), max_message_size(n), nz(1024));
+    // A restarted validator dials its peers one at a time: at the default pace (one dial per
+    // 500 ms, a second try of the same peer after 1 s) reconnecting to 3 peers took 1.5–2.5 s
+    // of a measured 3.9–6 s catch-up. Dials are made only to peers not connected, so a
+    // faster pace costs nothing once the network is up.
+    p2p.dial_frequency = Duration::from_millis(100);
+    p2p.peer_connection_cooldown = Duration::from_millis(250);
     let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
     // Validators dial each other; followers are let in, and dial the validators.
     oracle.track(0, commonware_p2p::AddressableTrackedPeers::new(primary, secondary));
