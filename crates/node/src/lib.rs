@@ -28,6 +28,10 @@ use tokio::sync::{watch, RwLock};
 
 /// How many recent (height -> digest, root) pairs proposers and verifiers can look up.
 const RECENT_HEIGHTS_MAX: usize = 1024;
+/// State commits between two syncs of the state (flush, then prune history below its
+/// inactivity floor). This bounds what opening the state after a crash must replay: a
+/// validator restarted after 360,000 transfers spent about 3 s opening storage without it.
+const STATE_SYNC_EVERY: u64 = 64;
 /// How many admission rejections are remembered for status queries.
 const REJECTED_MAX: usize = 100_000;
 
@@ -150,6 +154,8 @@ pub struct Node {
     chain: OnceLock<Chain>,
     runtime_metrics: OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
     executed_time_ms: AtomicU64,
+    /// State commits since the state was last synced and pruned.
+    commits_since_sync: AtomicU64,
     strategy: commonware_parallel::Rayon,
     /// Sends admitted transactions to the other validators.
     gossip: OnceLock<futures::channel::mpsc::UnboundedSender<Vec<u8>>>,
@@ -485,6 +491,10 @@ impl Node {
         }
         let executed = Executed { height: header.height, digest: block.digest32(), root };
         ledger.executed = executed;
+        if changed && self.commits_since_sync.fetch_add(1, Ordering::Relaxed) + 1 >= STATE_SYNC_EVERY {
+            ledger.state.sync_and_prune().await.map_err(|e| format!("syncing the state: {e}"))?;
+            self.commits_since_sync.store(0, Ordering::Relaxed);
+        }
         drop(ledger);
         {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -660,6 +670,7 @@ pub async fn open(
         chain: OnceLock::new(),
         runtime_metrics: OnceLock::new(),
         executed_time_ms: AtomicU64::new(0),
+        commits_since_sync: AtomicU64::new(0),
         strategy,
         gossip: OnceLock::new(),
         executions: Mutex::new(HashMap::new()),
