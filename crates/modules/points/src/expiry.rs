@@ -236,41 +236,57 @@ pub fn register_keys(expires_at_ms: u64, out: &mut Vec<StateKey>) {
     }
 }
 
-/// The due slots and entries at `now_ms`, as [`end_block`] takes them, from `get`.
+/// The due slots and entries at `now_ms`, within the per-block bounds, read through `read`
+/// (absent = empty). [`block_keys`] and [`end_block`] both walk the calendar with this, so
+/// the hook reads exactly the keys declared for it.
 fn due(
     now_ms: u64,
-    get: &dyn Fn(&StateKey) -> Option<Vec<u8>>,
-    out: &mut Vec<StateKey>,
-) -> Vec<(u64, Entry)> {
+    read: &mut dyn FnMut(&StateKey) -> Result<Option<Vec<u8>>, ExecError>,
+) -> Result<Vec<(u64, Entry)>, ExecError> {
     let mut found = Vec::new();
-    out.push(keys::expiry_days());
-    let Some(days) = get(&keys::expiry_days()).and_then(|b| decode_numbers(&b).ok()) else { return found };
+    let days = read_decoded(read, keys::expiry_days(), decode_numbers)?;
     let now_minute = minute_of(now_ms);
     let mut slots = 0;
     for day in days.into_iter().take_while(|d| *d <= day_of(now_minute)) {
-        out.push(keys::expiry_day(day));
-        let Some(minutes) = get(&keys::expiry_day(day)).and_then(|b| decode_numbers(&b).ok()) else { return found };
+        if slots == EXPIRY_SLOTS_PER_BLOCK_MAX || found.len() == EXPIRIES_PER_BLOCK_MAX {
+            break;
+        }
+        let minutes = read_decoded(read, keys::expiry_day(day), decode_numbers)?;
         for minute in minutes.into_iter().take_while(|m| *m <= now_minute) {
-            if slots == EXPIRY_SLOTS_PER_BLOCK_MAX {
-                return found;
+            if slots == EXPIRY_SLOTS_PER_BLOCK_MAX || found.len() == EXPIRIES_PER_BLOCK_MAX {
+                return Ok(found);
             }
             slots += 1;
-            out.push(keys::expiry_slot(minute));
-            let Some(entries) = get(&keys::expiry_slot(minute)).and_then(|b| decode_entries(&b).ok()) else { return found };
-            for entry in entries.into_iter().take_while(|e| e.expires_at_ms <= now_ms) {
-                if found.len() == EXPIRIES_PER_BLOCK_MAX {
-                    return found;
-                }
-                found.push((minute, entry));
-            }
+            let entries = read_decoded(read, keys::expiry_slot(minute), decode_entries)?;
+            let left = EXPIRIES_PER_BLOCK_MAX - found.len();
+            found.extend(entries.into_iter().take_while(|e| e.expires_at_ms <= now_ms).take(left).map(|e| (minute, e)));
         }
     }
-    found
+    Ok(found)
+}
+
+/// The value under `key` through `read`, decoded (absent = empty); one that does not
+/// decode is corruption.
+fn read_decoded<T: Default>(
+    read: &mut dyn FnMut(&StateKey) -> Result<Option<Vec<u8>>, ExecError>,
+    key: StateKey,
+    decode: fn(&[u8]) -> Result<T, DecodeError>,
+) -> Result<T, ExecError> {
+    match read(&key)? {
+        Some(bytes) => decode(&bytes).map_err(|e| ExecError::CorruptValue { key: key.to_string(), reason: e.to_string() }),
+        None => Ok(T::default()),
+    }
 }
 
 /// Keys the end-of-block expiry reads, from what was fetched so far.
 pub fn block_keys(now_ms: u64, get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: &mut Vec<StateKey>) {
-    for (_, entry) in due(now_ms, get, out) {
+    let mut read = |key: &StateKey| {
+        out.push(key.clone());
+        Ok(get(key))
+    };
+    // A damaged calendar value stops the walk here; the hook meets it and stops the block.
+    let due = due(now_ms, &mut read).unwrap_or_default();
+    for (_, entry) in due {
         let account = accord_exec::keys::account(&entry.holder);
         out.push(account.clone());
         out.push(accord_exec::keys::supply(&entry.symbol));
@@ -299,23 +315,15 @@ pub fn end_block(ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
     if calendar.days.is_empty() {
         return Ok(());
     }
-    let now_minute = minute_of(now);
-    let mut due = Vec::new();
-    let mut slots = 0;
-    'days: for day in calendar.days.clone().into_iter().take_while(|d| *d <= day_of(now_minute)) {
-        if slots == EXPIRY_SLOTS_PER_BLOCK_MAX || due.len() == EXPIRIES_PER_BLOCK_MAX {
-            break;
-        }
-        let minutes = ctx.get_record(&keys::expiry_day(day), decode_numbers)?.unwrap_or_default();
-        for minute in minutes.into_iter().take_while(|m| *m <= now_minute) {
-            if slots == EXPIRY_SLOTS_PER_BLOCK_MAX || due.len() == EXPIRIES_PER_BLOCK_MAX {
-                break 'days;
-            }
-            slots += 1;
-            calendar.open(ctx, minute)?;
-            let left = EXPIRIES_PER_BLOCK_MAX - due.len();
-            due.extend(calendar.take_due(minute, now, left).into_iter().map(|e| (minute, e)));
-        }
+    let due = due(now, &mut |key| ctx.get(key))?;
+    // The due entries of a slot are its first ones (slots are sorted by expiry).
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for (minute, _) in &due {
+        *counts.entry(*minute).or_default() += 1;
+    }
+    for (minute, count) in counts {
+        calendar.open(ctx, minute)?;
+        calendar.take_due(minute, now, count);
     }
     for (minute, entry) in due {
         let account = ctx.account(&entry.holder)?;
