@@ -345,16 +345,58 @@ const CERTIFIED_CHAIN_MAX: u64 = 64;
 
 #[utoipa::path(get, path = "/v1/blocks/{height}/certified", params(("height" = u64, Path)), responses((status = 200, description = "headers from `height` up to the first height with a finalization certificate, and that certificate"), (status = 404)))]
 pub async fn block_certified(State(node): Node_, Path(height): Path<u64>) -> Answer {
+    Ok(Json(certified_chain(&node, height).await?))
+}
+
+/// Headers from `height` up to the first one with a stored finalization, and that finalization.
+async fn certified_chain(node: &Node, height: u64) -> Result<Value, ApiError> {
     let chain = node.chain().ok_or_else(|| ApiError::unavailable("consensus is starting"))?;
     let mut headers = Vec::new();
     for h in height..height.saturating_add(CERTIFIED_CHAIN_MAX) {
         let Some(block) = chain.get_block(Height::new(h)).await else { break };
         headers.push(header_json(block.inner()));
         if let Some(f) = chain.get_finalization(Height::new(h)).await {
-            return Ok(Json(json!({ "headers": headers, "finalization": hex::encode(f.encode()) })));
+            return Ok(json!({ "headers": headers, "finalization": hex::encode(f.encode()) }));
         }
     }
     Err(ApiError::not_found(format!("no finalization certificate yet at or above height {height}")))
+}
+
+fn set_json(set: &[accord_types::ValidatorEntry]) -> Vec<Value> {
+    set.iter().map(|v| json!({ "public_key": hex::encode(v.key.0), "p2p_address": v.p2p })).collect()
+}
+
+#[utoipa::path(get, path = "/v1/epochs/{epoch}", params(("epoch" = u64, Path)), responses((status = 200, description = "the epoch's heights and validator set; from epoch 1 on, the proof that the previous epoch's validators froze it: the set under its state key with a Merkle proof against the root after the freeze block, and the certified headers above that block"), (status = 404)))]
+pub async fn epoch(State(node): Node_, Path(epoch): Path<u64>) -> Answer {
+    let epochs = accord_node::epochs(&node.genesis);
+    let Some(length) = epochs.length else {
+        if epoch > 0 {
+            return Err(ApiError::not_found("this chain has one epoch: its genesis sets no epoch_length"));
+        }
+        return Ok(Json(json!({ "epoch": 0, "first_height": 0, "last_height": null, "epoch_length": null,
+            "validators": set_json(&accord_node::genesis_set(&node.genesis)) })));
+    };
+    let span = json!({ "epoch": epoch, "first_height": epochs.first(epoch), "last_height": epochs.last(epoch), "epoch_length": length });
+    if epoch == 0 {
+        let mut answer = span;
+        answer["validators"] = json!(set_json(&accord_node::genesis_set(&node.genesis)));
+        return Ok(Json(answer));
+    }
+    let freeze = epochs.freeze(epoch - 1).ok_or_else(|| ApiError::not_found("epoch out of range"))?;
+    let Some(proof) = node.set_proof(epoch) else {
+        if node.executed().height < freeze {
+            return Err(ApiError::not_found(format!("the set of epoch {epoch} is frozen after block {freeze}; this node has executed {}", node.executed().height)));
+        }
+        return Err(ApiError::not_found(format!("this node holds no proof of the set of epoch {epoch}; ask another node")));
+    };
+    let bytes = hex::decode(&proof.value).map_err(internal)?;
+    let set = accord_validators::state::decode_set(&bytes).map_err(internal)?;
+    let certified = certified_chain(&node, proof.height + 1).await?;
+    let mut answer = span;
+    answer["validators"] = json!(set_json(&set));
+    answer["proof"] = json!({ "height": proof.height, "root": proof.root, "key": proof.key, "value": proof.value, "proof": proof.proof });
+    answer["certified"] = certified;
+    Ok(Json(answer))
 }
 
 #[utoipa::path(get, path = "/v1/proofs/{key}", params(("key" = String, Path, description = "hex of the logical state key")), responses((status = 200, description = "value (or absence) with its proof against the root after block `height`; that root is in the header of block `height + 1`")))]
@@ -373,8 +415,8 @@ pub async fn proof(State(node): Node_, Path(key): Path<String>) -> Answer {
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "chain id, heights, mempool")))]
 pub async fn status(State(node): Node_) -> Answer {
     let executed = node.executed();
-    let validators: Vec<String> = node.validators.iter().map(accord_node::config::public_key_hex).collect();
-    Ok(Json(json!({ "chain_id": node.genesis.chain_id, "height": executed.height,
+    let validators: Vec<String> = node.current_validators().iter().map(|k| hex::encode(k.0)).collect();
+    Ok(Json(json!({ "chain_id": node.genesis.chain_id, "height": executed.height, "epoch": node.epoch(),
         "block_digest": hex::encode(executed.digest), "state_root": hex::encode(executed.root),
         "mempool_txs": node.mempool.len(), "validators": validators,
         "role": if node.is_validator() { "validator" } else { "follower" },

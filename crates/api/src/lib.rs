@@ -44,6 +44,7 @@ pub const LIST_ITEMS_MAX: u64 = 1_000;
         handlers::block_latest,
         handlers::block,
         handlers::block_certified,
+        handlers::epoch,
         handlers::proof,
         handlers::status,
         handlers::health,
@@ -72,6 +73,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/blocks/latest", get(handlers::block_latest))
         .route("/v1/blocks/{height}", get(handlers::block))
         .route("/v1/blocks/{height}/certified", get(handlers::block_certified))
+        .route("/v1/epochs/{epoch}", get(handlers::epoch))
         .route("/v1/proofs/{key}", get(handlers::proof))
         .route("/v1/status", get(handlers::status))
         .route("/health", get(handlers::health))

@@ -3,6 +3,7 @@
 mod bench;
 mod run;
 mod tx;
+mod validators;
 
 use accord_client::keystore::Keystore;
 use accord_client::Client;
@@ -86,6 +87,9 @@ enum Command {
     /// Check an answer without trusting the node.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// The validator set per epoch; approve a new one (as a validator).
+    #[command(subcommand)]
+    Validators(validators::ValidatorsCommand),
     /// Measure the node.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -111,6 +115,10 @@ enum TestnetCommand {
         /// ports picked now).
         #[arg(long)]
         base_port: Option<u16>,
+        /// Blocks per epoch: a validator set the validators approve takes effect at the
+        /// first block of an epoch (at least 16).
+        #[arg(long, default_value_t = accord_node::config::EPOCH_LENGTH_DEFAULT)]
+        epoch_length: u64,
     },
 }
 
@@ -138,7 +146,7 @@ fn follower(global: &Global, command: FollowerCommand) -> Result<()> {
 }
 
 fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
-    let TestnetCommand::Init { validators, followers, out, chain_id, base_port } = command;
+    let TestnetCommand::Init { validators, followers, out, chain_id, base_port, epoch_length } = command;
     if validators == 0 {
         return Err(anyhow!("--validators must be at least 1"));
     }
@@ -160,7 +168,7 @@ fn testnet(global: &Global, command: TestnetCommand) -> Result<()> {
         }
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
-    let homes = accord_node::config::Home::init_testnet(&out, &chain_id, &ports, validators, now)?;
+    let homes = accord_node::config::Home::init_testnet(&out, &chain_id, &ports, validators, now, epoch_length)?;
     let mut nodes: Vec<Value> = homes
         .iter()
         .zip(&ports)
@@ -270,6 +278,15 @@ enum VerifyCommand {
     #[command(visible_alias = "auction")]
     Listing {
         address: String,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Verify the validator set of an epoch (default: the node's current one) by following
+    /// the chain of sets from the genesis: each set proven in state and finalized by the
+    /// set before it.
+    Validators {
+        #[arg(long)]
+        epoch: Option<u64>,
         #[arg(long)]
         genesis: Option<PathBuf>,
     },
@@ -434,7 +451,7 @@ async fn verify(global: &Global, command: VerifyCommand) -> Result<()> {
         let genesis: accord_node::config::Genesis =
             accord_node::config::Home::read_json(&path).context("reading the trusted genesis")?;
         let validators = genesis.validate()?;
-        Ok(accord_client::verify::Trust { chain_id: genesis.chain_id, validators })
+        Ok(accord_client::verify::Trust { chain_id: genesis.chain_id, validators, epoch_length: genesis.epoch_length })
     };
     let client = global.client();
     let value = match command {
@@ -453,6 +470,15 @@ async fn verify(global: &Global, command: VerifyCommand) -> Result<()> {
             let key = accord_market::state::listing_key(&address);
             let proven = accord_client::verify::state(&client, &trust(genesis)?, &key).await?;
             proven_record(address, "listing", proven, accord_market::Listing::decode)?
+        }
+        VerifyCommand::Validators { epoch, genesis } => {
+            let epoch = match epoch {
+                Some(e) => e,
+                None => client.status().await?["epoch"].as_u64().ok_or_else(|| anyhow!("the node did not say its epoch"))?,
+            };
+            let set = accord_client::verify::validator_set(&client, &trust(genesis)?, epoch).await?;
+            let keys: Vec<String> = set.iter().map(accord_node::config::public_key_hex).collect();
+            json!({ "epoch": epoch, "validators": keys, "verified": true })
         }
     };
     print(global, &value);
@@ -475,6 +501,7 @@ fn main() {
                         Command::Tx(c) => tx::run(&global, c).await,
                         Command::Query(c) => query(&global, c).await,
                         Command::Verify(c) => verify(&global, c).await,
+                        Command::Validators(c) => validators::run(&global, c).await,
                         Command::Bench(c) => bench::run(&global, c).await,
                         _ => Ok(()),
                     }

@@ -138,7 +138,7 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
             commonware_codec::DecodeExt::decode(commonware_codec::Copying(raw.as_slice())).expect("key")
         })
         .collect();
-    let trust = Trust { chain_id: chain_id.clone(), validators };
+    let trust = Trust { chain_id: chain_id.clone(), validators, epoch_length: genesis["epoch_length"].as_u64() };
     let key_bytes = accord_exec::keys::account(&address(&key)).0;
     let proof = get(&dev, &format!("/v1/proofs/{}", hex::encode(&key_bytes)));
     let height = proof["height"].as_u64().expect("height");
@@ -150,7 +150,7 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let (value, _, _) = check(&trust, &key_bytes, &proof, &certified).expect("a genuine answer verifies");
+    let (value, _, _) = check(&trust, &trust.validators, 0, &key_bytes, &proof, &certified).expect("a genuine answer verifies");
     assert!(value.is_some());
     let flip = |text: &str, at: usize| {
         let mut raw = hex::decode(text).expect("hex");
@@ -160,19 +160,20 @@ fn bad_requests_get_typed_errors_and_tampered_answers_fail_verification() {
     };
     let mut bad = proof.clone();
     bad["value"] = json!(flip(proof["value"].as_str().expect("value"), 0));
-    assert!(check(&trust, &key_bytes, &bad, &certified).is_err(), "tampered value");
+    assert!(check(&trust, &trust.validators, 0, &key_bytes, &bad, &certified).is_err(), "tampered value");
     let mut bad = proof.clone();
     bad["proof"] = json!(flip(proof["proof"].as_str().expect("proof"), 40));
-    assert!(check(&trust, &key_bytes, &bad, &certified).is_err(), "tampered proof");
+    assert!(check(&trust, &trust.validators, 0, &key_bytes, &bad, &certified).is_err(), "tampered proof");
     let mut bad = certified.clone();
     bad["headers"][0]["bytes"] = json!(flip(certified["headers"][0]["bytes"].as_str().expect("bytes"), 20));
-    assert!(check(&trust, &key_bytes, &proof, &bad).is_err(), "tampered header");
+    assert!(check(&trust, &trust.validators, 0, &key_bytes, &proof, &bad).is_err(), "tampered header");
     let mut bad = certified.clone();
     let cert = certified["finalization"].as_str().expect("cert");
     bad["finalization"] = json!(flip(cert, cert.len() / 2 - 5));
-    assert!(check(&trust, &key_bytes, &proof, &bad).is_err(), "tampered certificate");
-    let other = Trust { chain_id, validators: vec![ed25519::PrivateKey::from_seed(99).public_key()] };
-    assert!(check(&other, &key_bytes, &proof, &certified).is_err(), "certificate from another validator set");
+    assert!(check(&trust, &trust.validators, 0, &key_bytes, &proof, &bad).is_err(), "tampered certificate");
+    let other = Trust { chain_id, validators: vec![ed25519::PrivateKey::from_seed(99).public_key()], epoch_length: trust.epoch_length };
+    assert!(check(&other, &other.validators, 0, &key_bytes, &proof, &certified).is_err(), "certificate from another validator set");
+    assert!(check(&trust, &trust.validators, 1, &key_bytes, &proof, &certified).is_err(), "a certificate checked as another epoch's");
 }
 
 fn accord_api_batch_max() -> usize {

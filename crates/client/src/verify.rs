@@ -2,7 +2,13 @@
 //!
 //! A value is proven against the state root after block `H`; that root is in the header of
 //! block `H + 1`; that header is linked by parent digests to a header whose digest a quorum
-//! of the genesis validators signed (the finality certificate). Every link is checked here.
+//! of the validators of its epoch signed (the finality certificate). Every link is checked
+//! here.
+//!
+//! Which validators: the genesis set signs epoch 0. The set of each later epoch `e` is a
+//! state value, frozen in the middle of epoch `e − 1`, so it is checked the same way, with
+//! a certificate of epoch `e − 1`'s set: the client starts from the genesis set and follows
+//! the chain of sets, one proof per epoch, up to the epoch it needs.
 
 use crate::{Client, Error, Result};
 use accord_types::{Address, Header};
@@ -24,10 +30,18 @@ pub struct VerifiedBalance {
     pub state_root: String,
 }
 
-/// What the verifier trusts: the chain id and the genesis validators.
+/// What the verifier trusts: the chain id, the genesis validators and the epoch length (all
+/// from the genesis file).
 pub struct Trust {
     pub chain_id: String,
     pub validators: Vec<ed25519::PublicKey>,
+    pub epoch_length: Option<u64>,
+}
+
+impl Trust {
+    fn epoch(&self, height: u64) -> u64 {
+        self.epoch_length.map_or(0, |l| height / l)
+    }
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str> {
@@ -38,9 +52,17 @@ fn unhex(text: &str, what: &str) -> Result<Vec<u8>> {
     hex::decode(text).map_err(|_| Error::Verify(format!("{what} is not hex")))
 }
 
-/// Check a proof answer (`/v1/proofs/…`) and the certified headers above it. Returns the
-/// (verified) value and the heights involved.
-pub fn check(trust: &Trust, key: &[u8], proof: &Value, certified: &Value) -> Result<(Option<Vec<u8>>, u64, u64)> {
+/// Check a proof answer (`/v1/proofs/…`) and the certified headers above it, the
+/// certificate against `validators`, the set of `epoch` (it must be the epoch of the
+/// certified block). Returns the (verified) value and the heights involved.
+pub fn check(
+    trust: &Trust,
+    validators: &[ed25519::PublicKey],
+    epoch: u64,
+    key: &[u8],
+    proof: &Value,
+    certified: &Value,
+) -> Result<(Option<Vec<u8>>, u64, u64)> {
     let height = proof["height"].as_u64().ok_or_else(|| Error::Protocol("missing `height`".into()))?;
     let root: [u8; 32] = unhex(field(proof, "root")?, "root")?
         .try_into()
@@ -51,6 +73,20 @@ pub fn check(trust: &Trust, key: &[u8], proof: &Value, certified: &Value) -> Res
     if !accord_state::verify(&root, &key_digest, value.as_deref(), &proof_bytes) {
         return Err(Error::Verify("the Merkle proof does not match the root".into()));
     }
+    let last = certified_header(certified, height, root)?;
+    if trust.epoch(last.height) != epoch {
+        return Err(Error::Verify(format!("the certified block {} is not in epoch {epoch}", last.height)));
+    }
+    let certificate = unhex(field(certified, "finalization")?, "finalization")?;
+    if !accord_consensus::finality::verify_finalization_in(&trust.chain_id, validators, Some(epoch), &certificate, last.digest()) {
+        return Err(Error::Verify(format!("the finality certificate is not signed by a quorum of the validators of epoch {epoch}")));
+    }
+    Ok((value, height, last.height))
+}
+
+/// The last header of a certified chain whose first header is block `height + 1` and states
+/// `root`, each header linked to the one before.
+fn certified_header(certified: &Value, height: u64, root: [u8; 32]) -> Result<Header> {
     let headers = certified["headers"].as_array().ok_or_else(|| Error::Protocol("missing `headers`".into()))?;
     let mut previous: Option<[u8; 32]> = None;
     let mut last: Option<Header> = None;
@@ -73,15 +109,34 @@ pub fn check(trust: &Trust, key: &[u8], proof: &Value, certified: &Value) -> Res
         previous = Some(header.digest());
         last = Some(header);
     }
-    let last = last.ok_or_else(|| Error::Verify("no headers".into()))?;
-    let certificate = unhex(field(certified, "finalization")?, "finalization")?;
-    if !accord_consensus::finality::verify_finalization(&trust.chain_id, &trust.validators, &certificate, last.digest())
-    {
-        return Err(Error::Verify(
-            "the finality certificate is not signed by a quorum of the genesis validators".into(),
-        ));
+    last.ok_or_else(|| Error::Verify("no headers".into()))
+}
+
+/// The validator set of `epoch`, checked link by link from the genesis set: the set of each
+/// epoch `k ≥ 1` must be proven against a root that a quorum of epoch `k − 1`'s set
+/// finalized in epoch `k − 1`.
+pub async fn validator_set(client: &Client, trust: &Trust, epoch: u64) -> Result<Vec<ed25519::PublicKey>> {
+    let mut set = trust.validators.clone();
+    for k in 1..=epoch {
+        let answer: Value = client.get(&format!("/v1/epochs/{k}")).await?;
+        let proof = &answer["proof"];
+        let certified = &answer["certified"];
+        let key = accord_validators::state::set_key(k);
+        if field(proof, "key")? != key.to_string() {
+            return Err(Error::Verify(format!("the proof of epoch {k}'s set is for another key")));
+        }
+        let (value, _, _) = check(trust, &set, k - 1, &key.0, proof, certified)?;
+        let value = value.ok_or_else(|| Error::Verify(format!("the set of epoch {k} is proven absent")))?;
+        let entries = accord_validators::state::decode_set(&value).map_err(|e| Error::Verify(format!("the set of epoch {k} does not decode: {e}")))?;
+        set = entries
+            .iter()
+            .map(|v| {
+                <ed25519::PublicKey as commonware_codec::DecodeExt<()>>::decode(commonware_codec::Copying(v.key.0.as_slice()))
+                    .map_err(|_| Error::Verify(format!("a key of epoch {k}'s set is not ed25519")))
+            })
+            .collect::<Result<_>>()?;
     }
-    Ok((value, height, last.height))
+    Ok(set)
 }
 
 /// A state value proven against a root that a quorum of the trusted validators finalized.
@@ -112,7 +167,10 @@ pub async fn state(client: &Client, trust: &Trust, key: &accord_exec::StateKey) 
             Err(e) => return Err(e),
         }
     };
-    let (value, height, certified_height) = check(trust, &key.0, &proof, &certified)?;
+    let last = certified["headers"].as_array().and_then(|h| h.last()).and_then(|h| h["height"].as_u64()).ok_or_else(|| Error::Protocol("missing `headers`".into()))?;
+    let epoch = trust.epoch(last);
+    let validators = validator_set(client, trust, epoch).await?;
+    let (value, height, certified_height) = check(trust, &validators, epoch, &key.0, &proof, &certified)?;
     Ok(Proven { value, height, certified_height, state_root: field(&proof, "root")?.to_string() })
 }
 

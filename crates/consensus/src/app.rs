@@ -39,6 +39,9 @@ pub trait Host: Send + Sync + 'static {
     /// Whether every transaction of a peer's block passes the stateless checks (signatures,
     /// chain id, bounds). Must be deterministic.
     fn check_txs(&self, txs: &[SignedTx]) -> bool;
+    /// The validator set of `epoch` (≥ 1) once it is frozen in final state; waits until
+    /// then. `None`: the node is stopping, or its state cannot say.
+    fn validator_set(&self, epoch: u64) -> BoxFuture<'static, Option<Vec<crate::engine::Validator>>>;
 }
 
 /// `first` and its ancestors from `rest` (newest first) down to the executed height. Far

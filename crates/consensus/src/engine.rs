@@ -1,6 +1,9 @@
 //! Wiring: p2p network, simplex, marshal, broadcast buffer and resolver.
 
 use crate::app::{App, Host};
+use crate::epochs::{Epochs, EpochSchemes};
+use crate::orchestrator::{EpochChannels, Orchestrator};
+use commonware_p2p::utils::mux;
 use crate::block::Block;
 use commonware_broadcast::buffered;
 use commonware_consensus::marshal::core::{Actor as Marshal, Mailbox};
@@ -13,7 +16,7 @@ use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::{self, Floor};
 use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
 use commonware_consensus::Reporter;
-use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
+use commonware_cryptography::certificate::Verifier as _;
 use commonware_cryptography::sha256::Digest;
 use commonware_cryptography::{ed25519, ChaCha20Poly1305, Digested, Sha256, Signer as _};
 use commonware_p2p::authenticated::lookup;
@@ -60,7 +63,13 @@ pub struct Config {
     /// Prepended to every storage partition name (empty for a node with its own directory;
     /// distinct per node when several share one simulated storage).
     pub partition_prefix: String,
+    /// Blocks per epoch (`None`: one epoch forever, the genesis set never changes).
+    pub epoch_length: Option<u64>,
 }
+
+/// Tell p2p which peers to keep for set `id` (the epoch): validators (primary), then the
+/// peers let in besides (secondary: followers, and validators of the epoch before).
+pub type Track = Arc<dyn Fn(u64, Vec<Validator>, Vec<Validator>) + Send + Sync>;
 
 /// A finalized block handed to the executor, with the acknowledgement to send once its
 /// effects are durable (marshal redelivers unacknowledged blocks after a restart).
@@ -69,16 +78,28 @@ pub struct Finalized {
     pub ack: Exact,
 }
 
-/// Forwards marshal's finalized blocks into a channel the executor reads.
+/// Forwards marshal's finalized blocks into a channel the executor reads; the last block of
+/// each epoch goes to the orchestrator too, and counts as processed only once both
+/// acknowledged it (the orchestrator does once the next epoch's engine runs).
 #[derive(Clone)]
-struct Forward(futures::channel::mpsc::UnboundedSender<Finalized>);
+struct Forward {
+    executor: futures::channel::mpsc::UnboundedSender<Finalized>,
+    boundaries: futures::channel::mpsc::UnboundedSender<Finalized>,
+    epoch_length: u64,
+}
 
 impl Reporter for Forward {
     type Activity = Update<Block>;
     fn report(&mut self, activity: Self::Activity) -> commonware_actor::Feedback {
         if let Update::Block(block, ack) = activity {
             let block = block.inner().clone();
-            if self.0.unbounded_send(Finalized { block, ack }).is_err() {
+            if (block.header.height + 1) % self.epoch_length == 0 {
+                let boundary = Finalized { block: block.clone(), ack: ack.clone() };
+                if self.boundaries.unbounded_send(boundary).is_err() {
+                    return commonware_actor::Feedback::Closed;
+                }
+            }
+            if self.executor.unbounded_send(Finalized { block, ack }).is_err() {
                 return commonware_actor::Feedback::Closed;
             }
         }
@@ -195,26 +216,31 @@ fn addresses(peers: &[Validator]) -> Result<Map<ed25519::PublicKey, Address>, St
         .map_err(|_| "a key is listed twice among the validators or followers".to_string())
 }
 
-/// Largest p2p message: a block or a certificate of `n` signers, whichever is larger.
-pub fn max_message_size(n: u32) -> u32 {
+/// Largest p2p message: a block, or a consensus message of the largest validator set the
+/// chain allows (with its epoch prefix), whichever is larger.
+pub fn max_message_size() -> u32 {
+    let n = accord_types::limits::VALIDATORS_MAX as u32;
     commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<Scheme, Digest>(n),
+        mux::prefixed(simplex::max_payload_size::<Scheme, Digest>(n)),
         accord_types::limits::BLOCK_BYTES_MAX + 64 * 1024,
     ])
+}
+
+/// Most peers of one tracked set, this node included: two validator sets (an epoch's and
+/// the one before) and the followers.
+pub fn max_peers_per_set(followers: usize) -> NonZeroUsize {
+    nz(2 * accord_types::limits::VALIDATORS_MAX + followers + 1)
 }
 
 /// Start consensus over authenticated, encrypted TCP connections between the validators.
 /// Finalized blocks arrive, in height order, on the returned receiver.
 pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) -> Result<Started, String> {
-    let n = participants(&config)?.len() as u32;
-    let primary = addresses(&config.validators)?;
-    let secondary = addresses(&config.followers)?;
-    if config.followers.iter().any(|f| config.validators.iter().any(|v| v.public_key == f.public_key)) {
-        return Err("a follower's key is also a validator's".into());
+    participants(&config)?;
+    addresses(&config.validators)?;
+    addresses(&config.followers)?;
+    if config.followers.iter().any(|f| f.public_key == config.key.public_key()) {
+        return Err("this node's own key is listed as a follower".into());
     }
-    // Every identity of the peer set, this node included, once: buffers scale with it.
-    let me = config.key.public_key();
-    let peers = config.validators.iter().chain(&config.followers).map(|v| &v.public_key).chain([&me]).collect::<std::collections::HashSet<_>>().len();
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: config.key.clone(),
@@ -226,22 +252,41 @@ pub async fn start(context: cw::Context, config: Config, host: Arc<dyn Host>) ->
     );
     let mut p2p_namespace = config.namespace.clone();
     p2p_namespace.extend_from_slice(b"/p2p");
-    let mut p2p = lookup::Config::local(handshake, &p2p_namespace, config.listen, nz(peers), max_message_size(n), nz(1024));
+    let mut p2p = lookup::Config::local(
+        handshake,
+        &p2p_namespace,
+        config.listen,
+        max_peers_per_set(config.followers.len()),
+        max_message_size(),
+        nz(1024),
+    );
     // A restarted validator dials its peers one at a time: at the default pace (one dial per
     // 500 ms, a second try of the same peer after 1 s) reconnecting to 3 peers took 1.5–2.5 s
     // of a measured 3.9–6 s catch-up. Dials are made only to peers not connected, so a
     // faster pace costs nothing once the network is up.
     p2p.dial_frequency = Duration::from_millis(100);
     p2p.peer_connection_cooldown = Duration::from_millis(250);
-    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-    // Validators dial each other; followers are let in, and dial the validators.
-    oracle.track(0, commonware_p2p::AddressableTrackedPeers::new(primary, secondary));
+    let (mut network, oracle) = lookup::Network::new(context.child("network"), p2p);
+    // Validators dial each other; followers are let in, and dial the validators. The
+    // orchestrator tracks one set per epoch.
+    let tracker = std::sync::Mutex::new(oracle.clone());
+    let track: Track = Arc::new(move |id, primary, secondary| {
+        let (primary, secondary) = match (addresses(&primary), addresses(&secondary)) {
+            (Ok(p), Ok(s)) => (p, s),
+            _ => {
+                tracing::error!(id, "a peer set lists a key twice; not tracked");
+                return;
+            }
+        };
+        let mut oracle = tracker.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = oracle.track(id, commonware_p2p::AddressableTrackedPeers::new(primary, secondary));
+    });
     let [votes, certificates, resolver, broadcast, backfill, gossip] = CHANNELS.map(|c| network.register(c, quota()));
     let channels = Channels { votes, certificates, resolver, broadcast, backfill, gossip };
     let network_handle = network.start();
     let supervisor = context.child("consensus");
     // The same context as before `run` existed, so metric names stay as they were.
-    let (chain, finalized, gossip, engine) = run(context, config, host, channels, oracle.clone(), oracle).await?;
+    let (chain, finalized, gossip, engine) = run(context, config, host, channels, oracle.clone(), oracle, track).await?;
     let all = supervisor.spawn(move |_| async move {
         let _ = futures::future::select(network_handle, engine).await;
     });
@@ -257,6 +302,7 @@ pub async fn run<E, S, R, P, B>(
     channels: Channels<S, R>,
     peers: P,
     blocker: B,
+    track: Track,
 ) -> Result<Started, String>
 where
     E: Clock + CryptoRng + Spawner + Storage + Metrics,
@@ -267,7 +313,6 @@ where
 {
     let me = config.key.public_key();
     let participants = participants(&config)?;
-    let n = participants.len() as u32;
     let prefix = config.partition_prefix.clone();
     let Channels { votes, certificates, resolver: resolver_net, broadcast: broadcast_net, backfill: backfill_net, gossip } =
         channels;
@@ -295,10 +340,18 @@ where
         }
     });
 
-    let scheme = signing_scheme(&config)?;
     let page_cache = CacheRef::new(NonZeroU16::new(16_384).unwrap_or(NonZeroU16::MIN), nz(512));
-    let epocher = FixedEpocher::new(nz64(u64::MAX));
+    let epoch_length = match config.epoch_length {
+        Some(l) if l < 2 => return Err("an epoch is at least 2 blocks".into()),
+        Some(l) => l,
+        None => u64::MAX,
+    };
+    let epocher = FixedEpocher::new(nz64(epoch_length));
     let genesis_digest = commonware_cryptography::Digestible::digest(&config.genesis);
+    let mut namespace = config.namespace.clone();
+    namespace.extend_from_slice(b"/consensus");
+    let schemes = EpochSchemes::new(namespace, config.key.clone());
+    schemes.insert(0, &participants.iter().cloned().collect::<Vec<_>>())?;
 
     // Marshal: finalized blocks and certificates, in order, stored and backfilled.
     let finalizations = immutable::Archive::init(
@@ -311,7 +364,7 @@ where
         .await
         .map_err(|e| format!("opening the block archive: {e:?}"))?;
     let marshal_config = marshal::Config {
-        provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
+        provider: schemes.clone(),
         epocher: epocher.clone(),
         start: marshal::Start::Genesis(Digested::precomputed(config.genesis.clone(), genesis_digest)),
         partition_prefix: format!("{prefix}marshal"),
@@ -358,45 +411,69 @@ where
     let (actor, chain, _floor): (_, Chain, _) =
         Marshal::init(context.child("marshal"), finalizations, blocks, marshal_config).await;
     let (sender, receiver) = futures::channel::mpsc::unbounded();
-    let marshal_handle = actor.start(Forward(sender), buffer, (resolver_rx, resolver));
+    let (boundary_tx, boundaries) = futures::channel::mpsc::unbounded();
+    let forward = Forward { executor: sender, boundaries: boundary_tx, epoch_length };
+    let marshal_handle = actor.start(forward, buffer, (resolver_rx, resolver));
 
-    // Simplex, driving our application through marshal's inline wrapper.
-    let app = Inline::new(context.child("application"), App::new(host), chain.clone(), epocher);
-    let engine = simplex::Engine::new(
-        context.child("engine"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: app.clone(),
-            relay: app.clone(),
-            reporter: app,
-            track_historical_votes: false,
-            strategy: Sequential,
-            partition: format!("{prefix}simplex-e0"),
-            mailbox_size: nz(1024),
-            epoch: Epoch::zero(),
-            floor: Floor::Genesis(genesis_digest),
-            replay_buffer: nz(1 << 20),
-            write_buffer: nz(1 << 20),
-            page_cache,
-            leader_timeout: config.leader_timeout,
-            certification_timeout: config.leader_timeout * 2,
-            timeout_retry: config.leader_timeout,
-            view_retention: ViewDelta::new(64),
-            skip: if n > 1 {
-                SkipPolicy::Enabled { timeout: config.leader_timeout * 5, budget: SkipBudget::Participants }
-            } else {
-                SkipPolicy::Disabled
+    // Simplex, one engine per epoch, driving our application through marshal's inline wrapper.
+    let app = Inline::new(context.child("application"), App::new(host.clone()), chain.clone(), epocher);
+    let leader_timeout = config.leader_timeout;
+    let fetch_timeout = commonware_utils::NonZeroDuration::new(Duration::from_secs(1)).ok_or("fetch timeout")?;
+    // The orchestrator holds the constructor across awaits: it must be shareable.
+    let blocker = std::sync::Mutex::new(blocker);
+    let new_engine = move |context: E, epoch: u64, floor: Digest, scheme: Scheme, n: usize, channels: EpochChannels<S>| {
+        let (votes, certificates, resolver) = channels;
+        simplex::Engine::new(
+            context,
+            simplex::Config {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: blocker.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                automaton: app.clone(),
+                relay: app.clone(),
+                reporter: app.clone(),
+                track_historical_votes: false,
+                strategy: Sequential,
+                partition: format!("{prefix}simplex-e{epoch}"),
+                mailbox_size: nz(1024),
+                epoch: Epoch::new(epoch),
+                floor: Floor::Genesis(floor),
+                replay_buffer: nz(1 << 20),
+                write_buffer: nz(1 << 20),
+                page_cache: page_cache.clone(),
+                leader_timeout,
+                certification_timeout: leader_timeout * 2,
+                timeout_retry: leader_timeout,
+                view_retention: ViewDelta::new(64),
+                skip: if n > 1 {
+                    SkipPolicy::Enabled { timeout: leader_timeout * 5, budget: SkipBudget::Participants }
+                } else {
+                    SkipPolicy::Disabled
+                },
+                fetch_timeout,
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: ForwardPolicy::Disabled,
             },
-            fetch_timeout: commonware_utils::NonZeroDuration::new(Duration::from_secs(1)).ok_or("fetch timeout")?,
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: ForwardPolicy::Disabled,
-        },
-    );
-    let engine_handle = engine.start(votes, certificates, resolver_net);
+        )
+        .start(votes, certificates, resolver)
+    };
+    let orchestrator = Orchestrator {
+        chain: chain.clone(),
+        host,
+        schemes,
+        track,
+        epochs: Epochs { length: config.epoch_length },
+        genesis: config.validators.clone(),
+        genesis_digest,
+        followers: config.followers.clone(),
+    };
+    let engines = context.child("orchestrator").spawn(move |context| async move {
+        if let Err(e) = orchestrator.run(context, new_engine, votes, certificates, resolver_net, boundaries).await {
+            tracing::error!(error = %e, "consensus stopped");
+        }
+    });
     let all = context.child("consensus").spawn(move |_| async move {
-        let _ = futures::future::select_all([broadcast_handle, marshal_handle, engine_handle]).await;
+        let _ = futures::future::select_all([broadcast_handle, marshal_handle, engines]).await;
         gossip_send.abort();
         gossip_recv.abort();
     });

@@ -22,6 +22,18 @@ pub fn verify_finalization(
     certificate: &[u8],
     block_digest: [u8; 32],
 ) -> bool {
+    verify_finalization_in(chain_id, validators, None, certificate, block_digest)
+}
+
+/// [`verify_finalization`], and (with `epoch`) that the certificate was made in that epoch:
+/// the epoch is part of what every validator signs.
+pub fn verify_finalization_in(
+    chain_id: &str,
+    validators: &[ed25519::PublicKey],
+    epoch: Option<u64>,
+    certificate: &[u8],
+    block_digest: [u8; 32],
+) -> bool {
     let Ok(set) = validators.iter().cloned().try_collect::<Set<_>>() else {
         return false;
     };
@@ -33,6 +45,8 @@ pub fn verify_finalization(
     else {
         return false;
     };
-    finalization.proposal.payload == Digest(block_digest)
+    let epoch_ok = epoch.is_none_or(|e| finalization.proposal.round.epoch().get() == e);
+    epoch_ok
+        && finalization.proposal.payload == Digest(block_digest)
         && finalization.verify(&mut rand::rng(), &verifier, &commonware_parallel::Sequential)
 }

@@ -7,8 +7,11 @@
 pub mod app;
 pub mod block;
 pub mod engine;
+pub mod epochs;
 pub mod finality;
+mod orchestrator;
 
 pub use app::{App, Host};
 pub use block::Block;
-pub use engine::{run, start, Channels, Chain, Config, Finalized, Gossip, Started, Validator, CHANNELS};
+pub use engine::{run, start, Channels, Chain, Config, Finalized, Gossip, Started, Track, Validator, CHANNELS};
+pub use epochs::{EpochSchemes, Epochs};

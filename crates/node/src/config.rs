@@ -22,7 +22,19 @@ pub struct Genesis {
     pub chain_id: String,
     pub genesis_time_ms: u64,
     pub validators: Vec<GenesisValidator>,
+    /// Blocks per epoch: the validators may change their set, which takes effect at an
+    /// epoch's first block. Absent: one epoch forever, the genesis set never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_length: Option<u64>,
 }
+
+/// Blocks per epoch of a new chain: long enough that a set frozen half an epoch ahead is
+/// final well before it is needed, short enough that a change takes minutes, not hours,
+/// on an idle chain (one block a second).
+pub const EPOCH_LENGTH_DEFAULT: u64 = 256;
+/// Fewest blocks per epoch: the set of the next epoch is frozen in the middle of one, and
+/// must be final before marshal checks certificates of the next epoch.
+pub const EPOCH_LENGTH_MIN: u64 = 16;
 
 /// A follower: a non-voting node validators let connect.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -123,6 +135,14 @@ impl Genesis {
         if self.validators.is_empty() {
             return Err(ConfigError::Invalid("genesis needs at least one validator".into()));
         }
+        if self.validators.len() > accord_types::limits::VALIDATORS_MAX {
+            return Err(ConfigError::Invalid(format!("genesis has {} validators; at most {} are allowed", self.validators.len(), accord_types::limits::VALIDATORS_MAX)));
+        }
+        if let Some(l) = self.epoch_length {
+            if l < EPOCH_LENGTH_MIN {
+                return Err(ConfigError::Invalid(format!("epoch_length {l} is too short: at least {EPOCH_LENGTH_MIN} blocks")));
+            }
+        }
         let mut keys = Vec::new();
         for v in &self.validators {
             let key = public_key_from_hex(&v.public_key)?;
@@ -201,6 +221,7 @@ impl Home {
             chain_id: chain_id.to_string(),
             genesis_time_ms: now_ms,
             validators: vec![GenesisValidator { public_key: public_key_hex(&key.public_key()), p2p_address: p2p }],
+            epoch_length: Some(EPOCH_LENGTH_DEFAULT),
         };
         Self::write_json(&self.genesis(), &genesis)?;
         let config = NodeConfig { api_address: api, p2p_address: p2p, ..NodeConfig::default() };
@@ -228,13 +249,15 @@ impl Home {
     /// Write the homes of a network on this machine: `validators` validators in
     /// `out/node0..` and the rest of `ports` as followers in `out/follower0..`. One key each,
     /// one shared genesis (the validators), one config each with the given ports
-    /// (`ports[k] = (api, p2p)`); every validator lets every follower connect.
+    /// (`ports[k] = (api, p2p)`); every validator lets every follower connect. A follower can
+    /// become a validator later: the validators approve a set that includes it.
     pub fn init_testnet(
         out: &Path,
         chain_id: &str,
         ports: &[(u16, u16)],
         validators: usize,
         now_ms: u64,
+        epoch_length: u64,
     ) -> Result<Vec<PathBuf>, ConfigError> {
         if validators == 0 {
             return Err(ConfigError::Invalid("a network needs at least one validator".into()));
@@ -255,6 +278,7 @@ impl Home {
                 .zip(ports)
                 .map(|(k, (_, p2p))| GenesisValidator { public_key: public_key_hex(&k.public_key()), p2p_address: localhost(*p2p) })
                 .collect(),
+            epoch_length: Some(epoch_length),
         };
         genesis.validate()?;
         let followers: Vec<Follower> = keys[validators..]

@@ -159,6 +159,10 @@ pub struct Node {
     strategy: commonware_parallel::Rayon,
     /// Sends admitted transactions to the other validators.
     gossip: OnceLock<futures::channel::mpsc::UnboundedSender<Vec<u8>>>,
+    /// `epoch → SetProof` files (`data/epochs/<epoch>.json`).
+    epochs_dir: std::path::PathBuf,
+    /// Validator sets of epochs ≥ 1 read from final state (they never change once frozen).
+    sets: Mutex<BTreeMap<u64, Vec<accord_types::ValidatorEntry>>>,
     /// Blocks executed but not final yet (and the last ones made final), by digest.
     executions: Mutex<HashMap<[u8; 32], Arc<Execution>>>,
     /// One block executes at a time, speculative or final, so none executes twice.
@@ -179,6 +183,19 @@ struct Execution {
 }
 
 
+/// The evidence that the set of `epoch` was frozen: its value under its key, with the
+/// Merkle proof against the state root after the freeze block (`height`, in epoch − 1). That
+/// root is in the header of block `height + 1`, which a quorum of epoch − 1's set finalized.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SetProof {
+    pub epoch: u64,
+    pub height: u64,
+    pub root: String,
+    pub key: String,
+    pub value: String,
+    pub proof: String,
+}
+
 /// Where a transaction is.
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -189,13 +206,44 @@ pub enum TxStatus {
     Unknown,
 }
 
-pub fn executor(chain_id: &str) -> Executor {
-    Executor::new(chain_id, vec![
+/// The executor of `genesis`'s chain, with every module.
+pub fn executor(genesis: &Genesis) -> Executor {
+    Executor::new(&genesis.chain_id, vec![
         Box::new(accord_points::Points),
         Box::new(accord_multisig::Multisig),
         Box::new(accord_agreements::Agreements),
         Box::new(accord_market::Market),
+        Box::new(accord_validators::Validators::new(epochs(genesis), genesis_set(genesis))),
     ])
+}
+
+/// The epochs of `genesis`'s chain.
+pub fn epochs(genesis: &Genesis) -> accord_validators::Epochs {
+    accord_validators::Epochs { length: genesis.epoch_length }
+}
+
+/// The genesis validators as the validators module stores a set.
+pub fn genesis_set(genesis: &Genesis) -> Vec<accord_types::ValidatorEntry> {
+    genesis
+        .validators
+        .iter()
+        .filter_map(|v| {
+            let key = config::public_key_from_hex(&v.public_key).ok()?;
+            let bytes: [u8; 32] = commonware_codec::Encode::encode(&key).as_ref().try_into().ok()?;
+            Some(accord_types::ValidatorEntry { key: accord_types::Address(bytes), p2p: v.p2p_address.to_string() })
+        })
+        .collect()
+}
+
+/// A stored set as consensus uses it (entries that cannot be used are left out; the
+/// module checks every entry before it stores a set, so there are none).
+pub fn consensus_set(set: &[accord_types::ValidatorEntry]) -> Vec<accord_consensus::Validator> {
+    set.iter()
+        .filter_map(|v| {
+            let public_key = commonware_codec::DecodeExt::decode(commonware_codec::Copying(v.key.0.as_slice())).ok()?;
+            Some(accord_consensus::Validator { public_key, address: v.p2p.parse().ok()? })
+        })
+        .collect()
 }
 
 impl Node {
@@ -228,11 +276,45 @@ impl Node {
     /// follower receives, checks and executes every final block and serves the API, and
     /// passes transactions on to the validators.
     pub fn is_validator(&self) -> bool {
-        self.validators.contains(&self.key)
+        let me = commonware_codec::Encode::encode(&self.key);
+        self.current_validators().iter().any(|k| k.0.as_slice() == me.as_ref())
+    }
+
+    /// The keys of the current epoch's validators (as far as this node has read them).
+    pub fn current_validators(&self) -> Vec<accord_types::Address> {
+        let epoch = self.epoch();
+        let sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
+        match sets.range(..=epoch).next_back().filter(|_| epoch > 0) {
+            Some((_, set)) => set.iter().map(|v| v.key).collect(),
+            None => genesis_set(&self.genesis).into_iter().map(|v| v.key).collect(),
+        }
     }
 
     pub fn executed(&self) -> Executed {
         *self.executed_tx.borrow()
+    }
+
+    /// The set of `epoch` once it is frozen in final state (the genesis set for epoch 0);
+    /// waits until then. `None` if this chain has no such epoch or the state cannot say.
+    pub async fn validator_set(&self, epoch: u64) -> Option<Vec<accord_types::ValidatorEntry>> {
+        if epoch == 0 {
+            return Some(genesis_set(&self.genesis));
+        }
+        if let Some(set) = self.sets.lock().unwrap_or_else(|p| p.into_inner()).get(&epoch) {
+            return Some(set.clone());
+        }
+        let freeze = epochs(&self.genesis).freeze(epoch - 1)?;
+        while !self.wait_executed(freeze, Duration::from_secs(5)).await {}
+        let key = accord_validators::state::set_key(epoch).digest();
+        let bytes = self.ledger.read().await.state.get(&key).await.ok()??;
+        let set = accord_validators::state::decode_set(&bytes).ok()?;
+        self.sets.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, set.clone());
+        Some(set)
+    }
+
+    /// The epoch of the last executed block.
+    pub fn epoch(&self) -> u64 {
+        epochs(&self.genesis).epoch(self.executed().height)
     }
 
     /// Wait until block `height` is executed (or `timeout` passes).
@@ -281,7 +363,7 @@ impl Node {
             let admitted: Vec<SignedTx> =
                 txs.into_iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(t, _)| t).collect();
             // A lone validator proposes everything itself; a follower never proposes.
-            if !admitted.is_empty() && (self.validators.len() > 1 || !self.is_validator()) {
+            if !admitted.is_empty() && (self.current_validators().len() > 1 || !self.is_validator()) {
                 let mut w = accord_types::Writer::new();
                 accord_types::BlockBody { txs: admitted }.encode_into(&mut w);
                 let _ = gossip.unbounded_send(w.finish());
@@ -490,6 +572,11 @@ impl Node {
             return Err(format!("block {}: committed root differs from the executed one", header.height));
         }
         let executed = Executed { height: header.height, digest: block.digest32(), root };
+        let freezes = epochs(&self.genesis);
+        if freezes.freeze(freezes.epoch(header.height)) == Some(header.height) {
+            let epoch = freezes.epoch(header.height) + 1;
+            write_set_proof(&ledger.state, &self.epochs_dir, epoch, header.height).await?;
+        }
         ledger.executed = executed;
         if changed && self.commits_since_sync.fetch_add(1, Ordering::Relaxed) + 1 >= STATE_SYNC_EVERY {
             ledger.state.sync_and_prune().await.map_err(|e| format!("syncing the state: {e}"))?;
@@ -514,6 +601,34 @@ impl Node {
         self.executed_time_ms.store(header.timestamp_ms, Ordering::Relaxed);
         self.executed_tx.send_replace(executed);
         Ok(())
+    }
+}
+
+/// Prove the set of `epoch` against the state as it is now (just after block `height`,
+/// which froze it) and keep the proof for `/v1/epochs/{epoch}`.
+async fn write_set_proof(state: &State, dir: &std::path::Path, epoch: u64, height: u64) -> Result<(), String> {
+    let key = accord_validators::state::set_key(epoch);
+    let proof = state.prove(&key.digest()).await.map_err(|e| format!("proving the set of epoch {epoch}: {e}"))?;
+    let value = proof.value.ok_or_else(|| format!("the set of epoch {epoch} is not in the state after block {height}"))?;
+    let record = SetProof {
+        epoch,
+        height,
+        root: hex::encode(proof.root),
+        key: key.to_string(),
+        value: hex::encode(value),
+        proof: hex::encode(proof.bytes),
+    };
+    let path = dir.join(format!("{epoch}.json"));
+    let tmp = dir.join(format!("{epoch}.json.tmp"));
+    let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl Node {
+    /// The proof that the set of `epoch` (≥ 1) was frozen, if this node executed its freeze.
+    pub fn set_proof(&self, epoch: u64) -> Option<SetProof> {
+        let bytes = std::fs::read(self.epochs_dir.join(format!("{epoch}.json"))).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 }
 
@@ -583,6 +698,14 @@ impl Host for NodeHost {
         txs.iter().all(|t| self.0.exec.check_stateless(t).is_ok())
             && accord_types::tx::verify_signatures(txs, &self.0.strategy).into_iter().all(|ok| ok)
     }
+
+    fn validator_set(&self, epoch: u64) -> BoxFuture<'static, Option<Vec<accord_consensus::Validator>>> {
+        let node = self.0.clone();
+        Box::pin(async move {
+            let set = node.validator_set(epoch).await?;
+            Some(consensus_set(&set))
+        })
+    }
 }
 
 /// The genesis block every validator of `genesis` agrees on.
@@ -646,6 +769,17 @@ pub async fn open(
             Executed { root, ..executed }
         }
     };
+    // The state was last committed at a freeze block: the proof of the set it froze is made
+    // now if a crash came between that commit and writing the proof.
+    let epochs_dir = home.data().join("epochs");
+    std::fs::create_dir_all(&epochs_dir).map_err(|e| format!("{}: {e}", epochs_dir.display()))?;
+    let freezes = epochs(&genesis);
+    if freezes.freeze(freezes.epoch(executed.height)) == Some(executed.height) {
+        let epoch = freezes.epoch(executed.height) + 1;
+        if !epochs_dir.join(format!("{epoch}.json")).exists() {
+            write_set_proof(&state, &epochs_dir, epoch, executed.height).await?;
+        }
+    }
     let (receipts, last) = Receipts::open(&home.data().join("receipts.log"), executed.height)?;
     // Blocks after the state's last commit that changed nothing are executed already.
     let executed = match last {
@@ -658,7 +792,7 @@ pub async fn open(
     Ok(Arc::new(Node {
         runtime,
         key,
-        exec: executor(&genesis.chain_id),
+        exec: executor(&genesis),
         validators,
         mempool: Mempool::new(config.mempool_txs_max),
         ledger: RwLock::new(Ledger { state, executed }),
@@ -674,6 +808,8 @@ pub async fn open(
         strategy,
         gossip: OnceLock::new(),
         executions: Mutex::new(HashMap::new()),
+        sets: Mutex::new(BTreeMap::new()),
+        epochs_dir,
         exec_lock: tokio::sync::Mutex::new(()),
         config,
         genesis,
@@ -700,8 +836,10 @@ pub fn consensus_config_for(
     for f in &config.followers {
         let public_key = config::public_key_from_hex(&f.public_key)
             .map_err(|e| format!("{}: follower {}: {e}", home.config().display(), f.public_key))?;
-        if validators.contains(&public_key) {
-            return Err(format!("{}: follower {} is a validator of the genesis", home.config().display(), f.public_key));
+        // A validator may be listed (it stays connected as a follower once the validators
+        // remove it from their set), but not this node itself.
+        if public_key == commonware_cryptography::Signer::public_key(&key) {
+            return Err(format!("{}: follower {} is this node's own key", home.config().display(), f.public_key));
         }
         followers.push(accord_consensus::Validator { public_key, address: f.p2p_address });
     }
@@ -719,6 +857,7 @@ pub fn consensus_config_for(
         leader_timeout: Duration::from_millis(config.leader_timeout_ms),
         genesis: genesis_block(genesis),
         partition_prefix: partition_prefix.to_string(),
+        epoch_length: genesis.epoch_length,
     })
 }
 

@@ -21,7 +21,8 @@ use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::simplex::types::{Finalize, Notarize, Proposal, Vote};
 use commonware_cryptography::sha256::Digest;
 use commonware_p2p::simulated::Oracle;
-use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+use commonware_p2p::utils::mux::{self, Builder as _};
+use commonware_p2p::{Recipients, Sender as _};
 use commonware_cryptography::Signer as _;
 use std::collections::HashSet;
 use commonware_runtime::{deterministic, Spawner as _, Supervisor as _};
@@ -42,18 +43,27 @@ pub async fn start(
     let config = accord_node::consensus_config_for(home, &genesis, &validators, &node_config, "").expect("consensus config");
     let scheme = signing_scheme(&config).expect("the byzantine key is a validator's");
     let control = oracle.control(key.public_key());
-    let (mut votes, mut vote_inbox) = control.register(CHANNELS[0], quota()).await.expect("registers");
-    let (mut certificates, _) = control.register(CHANNELS[1], quota()).await.expect("registers");
+    // Consensus messages travel on one sub-channel per epoch: it listens to all of them
+    // (nothing is registered, so everything arrives on the backup queue) and answers on
+    // the epoch it heard.
+    let (vote_sender, vote_receiver) = control.register(CHANNELS[0], quota()).await.expect("registers");
+    let (vote_mux, vote_handle, mut vote_inbox, mut votes) =
+        mux::Muxer::builder(context.child("byzantine_votes"), vote_sender, vote_receiver).with_backup().with_global_sender().build();
+    let (cert_sender, cert_receiver) = control.register(CHANNELS[1], quota()).await.expect("registers");
+    let (cert_mux, cert_handle, _, mut certificates) =
+        mux::Muxer::builder(context.child("byzantine_certificates"), cert_sender, cert_receiver).with_backup().with_global_sender().build();
     let (mut gossip, _) = control.register(CHANNELS[5], quota()).await.expect("registers");
     let chain_id = genesis.chain_id.clone();
     let others: Vec<_> = config.validators.iter().map(|v| v.public_key.clone()).filter(|k| *k != config.key.public_key()).collect();
     let (left, right) = others.split_at(others.len() / 2);
     let (left, right) = (left.to_vec(), right.to_vec());
     context.child("byzantine").spawn(move |_| async move {
+        // A muxer stops once its handle is gone: keep them.
+        let _muxes = (vote_mux.start(), cert_mux.start(), vote_handle, cert_handle);
         let mut rng = StdRng::seed_from_u64(seed ^ 0xb42);
         let mut proposed = HashSet::new();
         let forger = seed % 2 == 1;
-        while let Ok((_, message)) = vote_inbox.recv().await {
+        while let Some((epoch, (_, message))) = vote_inbox.recv().await {
             if forger {
                 if rng.random_bool(0.1) {
                     let _ = gossip.send(Recipients::All, forged_batch(&chain_id, &mut rng), false);
@@ -67,7 +77,7 @@ pub async fn start(
                         for half in [&left, &right] {
                             let made_up = Proposal::new(round, parent, Digest(rng.random()));
                             if let Some(vote) = Notarize::sign(&scheme, made_up) {
-                                let _ = votes.send(Recipients::Some(half.clone()), Vote::<Scheme, Digest>::Notarize(vote).encode(), true);
+                                let _ = votes.send(epoch, Recipients::Some(half.clone()), Vote::<Scheme, Digest>::Notarize(vote).encode(), true);
                             }
                         }
                     }
@@ -92,12 +102,12 @@ pub async fn start(
                 _ => Vec::new(),
             };
             for vote in conflicting {
-                let _ = votes.send(Recipients::All, vote, true);
+                let _ = votes.send(epoch, Recipients::All, vote, true);
             }
             if rng.random_bool(0.05) {
                 let garbage: Vec<u8> = (0..rng.random_range(1..512)).map(|_| rng.random()).collect();
-                let _ = votes.send(Recipients::All, garbage.clone(), false);
-                let _ = certificates.send(Recipients::All, garbage.clone(), false);
+                let _ = votes.send(epoch, Recipients::All, garbage.clone(), false);
+                let _ = certificates.send(epoch, Recipients::All, garbage.clone(), false);
                 let _ = gossip.send(Recipients::All, garbage, false);
             }
         }

@@ -52,7 +52,15 @@ pub struct Scenario {
     pub byzantine: bool,
     /// Crashes, partitions and changing links; without, every link is good throughout.
     pub faults: bool,
+    /// The validators replace their last member by the follower: the honest validators
+    /// approve the new set at the start, it takes effect at an epoch boundary, and from
+    /// then on the former follower votes and the removed validator only follows.
+    pub reconfigure: bool,
 }
+
+/// Blocks per epoch in every simulation: about two epochs a second while blocks come
+/// steadily, so every run crosses many boundaries, under faults too.
+pub const EPOCH_LENGTH: u64 = 16;
 
 /// What happened in a run.
 #[derive(Clone, Debug, Default)]
@@ -63,6 +71,8 @@ pub struct Outcome {
     pub acknowledged: usize,
     pub crashes: usize,
     pub partitions: usize,
+    /// The epoch every honest node had reached at the end.
+    pub epoch: u64,
 }
 
 const CHAIN_ID: &str = "accord-sim";
@@ -119,6 +129,8 @@ struct Sim {
     links: HashSet<(usize, usize)>,
     issuer: Client,
     users: Vec<Client>,
+    /// Honest validators approving the new set (empty unless the scenario reconfigures).
+    approvers: Vec<Client>,
     /// Transactions a node reported committed, with the height it reported.
     acknowledged: HashMap<TxHash, u64>,
     /// Faults to undo, and when.
@@ -144,8 +156,14 @@ fn client(key: ed25519::PrivateKey) -> Client {
 }
 
 /// Homes of `validators` validators and, last, one follower.
+/// Node `i`'s p2p address in its genesis and sets: never dialed, the simulated network
+/// routes by key.
+fn dummy_address(i: usize) -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 20_000 + i as u16))
+}
+
 fn write_homes(root: &Path, keys: &[ed25519::PrivateKey], validators: usize) -> Vec<PathBuf> {
-    let dummy = |i: usize| std::net::SocketAddr::from(([127, 0, 0, 1], 20_000 + i as u16));
+    let dummy = dummy_address;
     let genesis = Genesis {
         chain_id: CHAIN_ID.into(),
         genesis_time_ms: 0,
@@ -158,11 +176,17 @@ fn write_homes(root: &Path, keys: &[ed25519::PrivateKey], validators: usize) -> 
                 p2p_address: dummy(i),
             })
             .collect(),
+        epoch_length: Some(EPOCH_LENGTH),
     };
-    let followers = vec![accord_node::config::Follower {
-        public_key: accord_node::config::public_key_hex(&keys[validators].public_key()),
-        p2p_address: dummy(validators),
-    }];
+    // The follower, and the last validator: it is the one a reconfiguring run removes, and
+    // a removed validator stays connected only as a follower the others let in.
+    let followers: Vec<accord_node::config::Follower> = [validators, validators - 1]
+        .into_iter()
+        .map(|i| accord_node::config::Follower {
+            public_key: accord_node::config::public_key_hex(&keys[i].public_key()),
+            p2p_address: dummy(i),
+        })
+        .collect();
     keys.iter()
         .enumerate()
         .map(|(i, key)| {
@@ -174,7 +198,9 @@ fn write_homes(root: &Path, keys: &[ed25519::PrivateKey], validators: usize) -> 
             let config = NodeConfig {
                 block_interval_ms: 200,
                 leader_timeout_ms: 1000,
-                followers: if i < validators { followers.clone() } else { Vec::new() },
+                // The same list everywhere (but for a node's own key): the simulated network
+                // keeps one peer set per epoch for all, made by whichever node tracks it first.
+                followers: followers.iter().filter(|f| f.public_key != accord_node::config::public_key_hex(&key.public_key())).cloned().collect(),
                 role: if i < validators { accord_node::config::Role::Validator } else { accord_node::config::Role::Follower },
                 ..NodeConfig::default()
             };
@@ -194,10 +220,10 @@ impl Sim {
         let (network, oracle) = simulated::Network::new_with_split_peers(
             context.child("network"),
             simulated::Config {
-                max_size: max_message_size(n as u32),
-                max_peers_per_set: NonZeroUsize::new(n + 1).unwrap_or(NonZeroUsize::MIN),
+                max_size: max_message_size(),
+                max_peers_per_set: NonZeroUsize::new(2 * n + 2).unwrap_or(NonZeroUsize::MIN),
                 disconnect_on_block: true,
-                tracked_peer_sets: NonZeroUsize::MIN,
+                tracked_peer_sets: NonZeroUsize::new(4).unwrap_or(NonZeroUsize::MIN),
             },
             keys[..n].iter().map(|k| k.public_key()),
             [keys[n].public_key()],
@@ -217,6 +243,7 @@ impl Sim {
             links: HashSet::new(),
             issuer,
             users,
+            approvers: Vec::new(),
             acknowledged: HashMap::new(),
             repairs: Vec::new(),
             outcome: Outcome::default(),
@@ -228,6 +255,9 @@ impl Sim {
                     sim.link(a, b, link).await;
                 }
             }
+        }
+        if scenario.reconfigure {
+            sim.approvers = sim.honest().map(|i| client(sim.keys[i].clone())).collect();
         }
         if scenario.byzantine {
             let home = Home::new(&sim.homes[0]);
@@ -317,6 +347,14 @@ impl Sim {
                 backfill: next(),
                 gossip: next(),
             };
+            // The simulated network keeps one registry of peer sets for everyone: the first
+            // node to reach an epoch registers its set (all nodes derive the same one).
+            let manager = std::sync::Mutex::new(oracle.manager());
+            let track: accord_consensus::Track = Arc::new(move |id, primary, secondary| {
+                let keys = |set: Vec<accord_consensus::Validator>| commonware_utils::ordered::Set::from_iter_dedup(set.into_iter().map(|v| v.public_key));
+                let peers = commonware_p2p::TrackedPeers::new(keys(primary), keys(secondary));
+                let _ = commonware_p2p::Manager::track(&mut *manager.lock().unwrap_or_else(|p| p.into_inner()), id, peers);
+            });
             let (chain, finalized, gossip, handle) = accord_consensus::run(
                 context.child("consensus"),
                 consensus,
@@ -324,6 +362,7 @@ impl Sim {
                 channels,
                 oracle.manager(),
                 control,
+                track,
             )
             .await
             .expect("consensus starts");
@@ -387,6 +426,24 @@ impl Sim {
         Some(tx.sign(&self.issuer.key))
     }
 
+    /// The set the validators move to: the last validator out, the follower in.
+    fn new_set(&self) -> Vec<accord_types::ValidatorEntry> {
+        let n = self.scenario.validators;
+        let mut set: Vec<accord_types::ValidatorEntry> = (0..n - 1)
+            .chain([n])
+            .map(|i| accord_types::ValidatorEntry { key: address(&self.keys[i]), p2p: dummy_address(i).to_string() })
+            .collect();
+        set.sort();
+        set
+    }
+
+    fn approval(&self, approver: usize) -> SignedTx {
+        let client = &self.approvers[approver];
+        let action = accord_types::ValidatorsAction::ApproveValidatorSet { validators: self.new_set() };
+        Transaction { chain_id: CHAIN_ID.into(), signer: client.address, nonce: client.nonce, actions: vec![Action::Validators(action)], memo: String::new() }
+            .sign(&client.key)
+    }
+
     fn random_live(&mut self) -> Option<Arc<Node>> {
         let live = self.live();
         if live.is_empty() {
@@ -436,6 +493,21 @@ impl Sim {
             if let Some(tx) = self.issuer_tx() {
                 self.send(&tx).await;
                 self.issuer.pending = Some((tx, now));
+            }
+        }
+        for a in 0..self.approvers.len() {
+            if let Some((tx, sent)) = self.approvers[a].pending.clone() {
+                if self.check(&tx).await.is_some() {
+                    self.approvers[a].nonce += 1;
+                    self.approvers[a].pending = None;
+                } else if now.duration_since(sent).unwrap_or_default() >= RESEND_AFTER {
+                    self.send(&tx).await;
+                    self.approvers[a].pending = Some((tx, now));
+                }
+            } else if self.approvers[a].nonce == 0 {
+                let tx = self.approval(a);
+                self.send(&tx).await;
+                self.approvers[a].pending = Some((tx, now));
             }
         }
         let funded = self.issuer.nonce >= 2;
@@ -547,10 +619,29 @@ impl Sim {
         self.heal(true).await;
         let healed = self.now();
         let within = |sim: &Self| sim.now().duration_since(healed).unwrap_or_default() < SETTLE_WITHIN;
-        while self.issuer.pending.is_some() || self.users.iter().any(|u| u.pending.is_some()) {
+        while self.issuer.pending.is_some() || self.users.iter().chain(&self.approvers).any(|u| u.pending.is_some()) {
             assert!(within(self), "transactions still pending {SETTLE_WITHIN:?} after the heal");
             self.clients(false).await;
             self.context.sleep(STEP).await;
+        }
+        if self.scenario.reconfigure {
+            // The new set must take effect (at most two epochs after the approvals), and
+            // the chain must go on under it.
+            let new_set = self.new_set();
+            loop {
+                assert!(within(self), "the approved validator set never took effect: heights {:?}", self.heights());
+                let epochs: Vec<u64> = self.live().iter().filter_map(|i| self.nodes[*i].as_ref().map(|r| r.node.epoch())).collect();
+                let epoch = epochs.iter().copied().min().unwrap_or(0);
+                let node = self.random_live().expect("a live node");
+                if epoch > 0 && node.validator_set(epoch).await.as_ref() == Some(&new_set) {
+                    break;
+                }
+                self.context.sleep(STEP).await;
+            }
+            let follower = self.nodes[self.follower()].as_ref().expect("the follower runs").node.clone();
+            assert!(follower.is_validator(), "the follower is in the new set but does not count itself a validator");
+            let removed = self.nodes[self.scenario.validators - 1].as_ref().expect("every node runs").node.clone();
+            assert!(!removed.is_validator(), "the removed validator still counts itself one");
         }
         let top = self.heights().into_iter().max().unwrap_or(0);
         while self.heights().into_iter().min().unwrap_or(0) < top + 3 {
@@ -560,6 +651,7 @@ impl Sim {
         assert!(self.issuer.nonce >= 2, "the asset was never funded");
         self.check_properties().await;
         self.outcome.acknowledged = self.acknowledged.len();
+        self.outcome.epoch = self.live().iter().filter_map(|i| self.nodes[*i].as_ref().map(|r| r.node.epoch())).min().unwrap_or(0);
         self.outcome.clone()
     }
 
@@ -572,7 +664,10 @@ impl Sim {
             self.members().filter_map(|i| self.nodes[i].as_ref().map(|r| (i, r.node.clone()))).collect();
         assert_eq!(nodes.len(), self.members().count(), "every honest node and the follower run at the end");
         let follower = self.follower();
-        assert!(!nodes.iter().any(|(i, n)| n.is_validator() == (*i == follower)), "roles: the follower alone does not vote");
+        // Who votes at the end: every validator but the follower, or after the change the
+        // follower too, and not the validator it replaced.
+        let removed = if self.scenario.reconfigure { self.scenario.validators - 1 } else { follower };
+        assert!(!nodes.iter().any(|(i, n)| n.is_validator() == (*i == removed)), "roles: the node out of the set votes, or one in it does not");
         let height = nodes.iter().map(|(_, n)| n.executed().height).min().unwrap_or(0);
         self.outcome.height = height;
         // Agreement: one block per height on every honest node.

@@ -17,10 +17,11 @@ fn seeds(default: u64, salt: u64) -> Vec<u64> {
     (0..count).map(|i: u64| i.wrapping_mul(1_000_003).wrapping_add(salt)).collect()
 }
 
+/// Every other seed also changes the validator set mid-run (see `Scenario::reconfigure`).
 fn case(name: &str, validators: usize, byzantine: bool, default_seeds: u64, salt: u64) {
     let mut heights = Vec::new();
     for seed in seeds(default_seeds, salt) {
-        let scenario = Scenario { seed, validators, byzantine, faults: true };
+        let scenario = Scenario { seed, validators, byzantine, faults: true, reconfigure: seed % 2 == 0 };
         let outcome = std::panic::catch_unwind(|| run(scenario)).unwrap_or_else(|e| {
             let why = e
                 .downcast_ref::<String>()
@@ -62,7 +63,7 @@ fn seven_validators_one_byzantine() {
 fn steady_networks_finalize_steadily() {
     for (validators, byzantine) in [(4, false), (7, false), (4, true), (7, true)] {
         for seed in seeds(1, 0) {
-            let outcome = run(Scenario { seed, validators, byzantine, faults: false });
+            let outcome = run(Scenario { seed, validators, byzantine, faults: false, reconfigure: false });
             eprintln!("steady, {validators} validators, byzantine {byzantine}, seed {seed}: {outcome:?}");
             assert!(
                 outcome.height >= 200,

@@ -198,4 +198,13 @@ pub enum Event {
     /// An ended auction could not be settled or unwound (`code` says why); anyone may
     /// retry with `auction_settle`.
     SettlementFailed { listing: Address, code: u16 },
+    /// A validator approved a validator set (`set_hash`: hex of its hash); `needed` approvals
+    /// of the current set make it the next one.
+    ValidatorSetApproved { set_hash: String, validator: Address, approvals: u32, needed: u32 },
+    /// A set reached its quorum of approvals: it takes effect at `epoch` (the next epoch whose
+    /// set is not frozen yet).
+    ValidatorSetScheduled { set_hash: String, epoch: u64 },
+    /// The set of `epoch` is frozen, and differs from the current one (block event, at the
+    /// middle of the epoch before).
+    ValidatorSetChanged { epoch: u64, set_hash: String, validators: u32 },
 }

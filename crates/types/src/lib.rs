@@ -18,7 +18,7 @@ pub use event::Event;
 pub use reject::Reject;
 pub use tx::{
     Action, AgreementAction, AssetKind, Item, MarketAction, MultisigAction, Party, PointsAction, RouteTerms, SignedTx, Transaction,
-    TxHash,
+    TxHash, ValidatorEntry, ValidatorsAction,
 };
 
 /// An amount of an asset in its smallest unit. Never a float.

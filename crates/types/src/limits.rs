@@ -63,3 +63,8 @@ pub const EXPIRIES_PER_BLOCK_MAX: usize = 256;
 pub const EXPIRY_SLOT_HOLDINGS_MAX: usize = 1_024;
 /// Most expiry slots one block looks at.
 pub const EXPIRY_SLOTS_PER_BLOCK_MAX: usize = 8;
+/// Most validators in one set. p2p buffers and message bounds are sized from it, so every
+/// node must agree on it.
+pub const VALIDATORS_MAX: usize = 64;
+/// Longest p2p address (`host:port`) of a validator, in bytes.
+pub const P2P_ADDRESS_BYTES_MAX: usize = 64;

@@ -174,7 +174,13 @@ rejects! {
     ClearingPeriodMismatch = 284, "these issuers already clear in this asset over another period";
     TooManyOpenClearings = 285, "too many issuer pairs have obligations in an open clearing period";
     NotCurrency = 286, "clearing is settled in an asset of kind currency";
+    /// Validator set empty, too large, keys not ascending or not ed25519, or an address that is not `ip:port`.
+    InvalidValidatorSet = 132, "a validator set has 1 to 64 validators in ascending key order, each a valid ed25519 key with an ip:port p2p address";
     StateNotDeclared = 290, "the transaction uses state created earlier in the same block in a way that must be declared ahead; send it again";
+    NotAValidator = 291, "only a validator of the current set may approve a validator set";
+    AlreadyApprovedSet = 292, "the signer already approves this validator set";
+    TooManyCandidateSets = 293, "too many different validator sets await approval in this epoch";
+    EpochsDisabled = 294, "this chain's genesis has no epochs, so its validator set cannot change";
     /// The node's queue is full; try again later.
     MempoolFull = 300, "the node's transaction queue is full, retry later";
     /// The same transaction is already queued or committed.

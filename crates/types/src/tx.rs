@@ -346,6 +346,24 @@ pub enum Item {
     },
 }
 
+/// One validator of a proposed set: its consensus key (the same 32 bytes as its account
+/// address) and its p2p listener, `host:port`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ValidatorEntry {
+    pub key: Address,
+    pub p2p: String,
+}
+
+/// Actions of the validators module: changing who keeps the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ValidatorsAction {
+    /// Approve `validators` (in ascending key order) as the set of a coming epoch. Only a
+    /// validator of the current set may; once a quorum of it approves the same set, the set
+    /// takes effect at the next epoch whose set is not frozen yet.
+    ApproveValidatorSet { validators: Vec<ValidatorEntry> },
+}
+
 /// Actions of the market module: fixed-price sales and English auctions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -410,6 +428,7 @@ pub enum Action {
     Multisig(MultisigAction),
     Agreement(AgreementAction),
     Market(MarketAction),
+    Validators(ValidatorsAction),
 }
 
 /// Module number of the points module in action tags.
@@ -420,6 +439,8 @@ pub const MODULE_MULTISIG: u8 = 2;
 pub const MODULE_AGREEMENTS: u8 = 3;
 /// Module number of the market module in action tags.
 pub const MODULE_MARKET: u8 = 4;
+/// Module number of the validators module in action tags.
+pub const MODULE_VALIDATORS: u8 = 5;
 
 impl Action {
     pub fn module(&self) -> u8 {
@@ -428,6 +449,7 @@ impl Action {
             Action::Multisig(_) => MODULE_MULTISIG,
             Action::Agreement(_) => MODULE_AGREEMENTS,
             Action::Market(_) => MODULE_MARKET,
+            Action::Validators(_) => MODULE_VALIDATORS,
         }
     }
 
@@ -452,6 +474,7 @@ impl Action {
             Action::Multisig(a) => encode_multisig(a, w),
             Action::Agreement(a) => encode_agreement(a, w),
             Action::Market(a) => encode_market(a, w),
+            Action::Validators(a) => encode_validators(a, w),
         }
     }
 
@@ -463,6 +486,7 @@ impl Action {
             MODULE_MULTISIG => Ok(Action::Multisig(decode_multisig(action, r, nested)?)),
             MODULE_AGREEMENTS => Ok(Action::Agreement(decode_agreement(action, r)?)),
             MODULE_MARKET => Ok(Action::Market(decode_market(action, r)?)),
+            MODULE_VALIDATORS => Ok(Action::Validators(decode_validators(action, r)?)),
             _ => Err(DecodeError::Invalid("action tag")),
         }
     }
@@ -702,6 +726,39 @@ fn decode_multisig(action: u8, r: &mut Reader<'_>, nested: bool) -> Result<Multi
             actions: decode_actions(r, true)?,
         },
         4 => MultisigAction::MultisigUpdate { members: r.addresses(MULTISIG_MEMBERS_MAX, "members")?, threshold: r.u8("threshold")? },
+        _ => return Err(DecodeError::Invalid("action tag")),
+    })
+}
+
+fn encode_validators(a: &ValidatorsAction, w: &mut Writer) {
+    match a {
+        ValidatorsAction::ApproveValidatorSet { validators } => {
+            w.u16(tag(MODULE_VALIDATORS, 1));
+            w.u8(validators.len().min(u8::MAX as usize) as u8);
+            for v in validators {
+                w.raw(&v.key.0);
+                w.bytes8(v.p2p.as_bytes());
+            }
+        }
+    }
+}
+
+fn decode_validators(action: u8, r: &mut Reader<'_>) -> Result<ValidatorsAction, DecodeError> {
+    use crate::limits::{P2P_ADDRESS_BYTES_MAX, VALIDATORS_MAX};
+    Ok(match action {
+        1 => {
+            let count = r.u8("validator count")? as usize;
+            if count > VALIDATORS_MAX {
+                return Err(DecodeError::TooLong { what: "validators", len: count, max: VALIDATORS_MAX });
+            }
+            let mut validators = Vec::with_capacity(count);
+            for _ in 0..count {
+                let key = Address(r.array("validator key")?);
+                let p2p = r.string8(P2P_ADDRESS_BYTES_MAX, "p2p address")?;
+                validators.push(ValidatorEntry { key, p2p });
+            }
+            ValidatorsAction::ApproveValidatorSet { validators }
+        }
         _ => return Err(DecodeError::Invalid("action tag")),
     })
 }
