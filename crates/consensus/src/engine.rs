@@ -135,9 +135,16 @@ fn nz64(v: u64) -> NonZeroU64 {
 }
 
 /// Raised well above upstream examples' 10/s, which cap a network at a few views per second.
+/// The burst is bounded apart from the rate: p2p sizes every channel's inbox for one burst
+/// from every peer it may keep (`max_peers_per_set × tracked_peer_sets`), and with room for
+/// two full validator sets per epoch a 10,000-message burst made that tens of GB.
 pub fn quota() -> Quota {
     Quota::per_second(NonZeroU32::new(10_000).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(QUOTA_BURST).unwrap_or(NonZeroU32::MIN))
 }
+
+/// Messages a peer may send on one channel at once, above the steady rate.
+pub const QUOTA_BURST: u32 = 32;
 
 fn archive_config<C: Clone>(prefix: &str, cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
     immutable::Config {
