@@ -3,7 +3,7 @@
 # Runs `accord bench transfers --nodes …` 3 times at full speed and 3 times at half the
 # median rate, then kills one validator, lets the others run on for 10 s, restarts it and
 # times how long it takes to be back at the others' height (3 times). Prints medians.
-# usage: bench/testnet.sh [accounts] [txs]
+# usage: bench/testnet.sh [accounts] [txs]   (EPOCH_LENGTH=N: blocks per epoch, default 256)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 accounts=${1:-10000}; txs=${2:-60000}
@@ -15,7 +15,7 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 ms() { date +%s%3N; }
 
 out=$(mktemp -d /tmp/accord-testnet.XXXX)
-"$bin" --json testnet init --validators 4 --out "$out/net" > "$out/net.json"
+"$bin" --json testnet init --validators 4 --epoch-length "${EPOCH_LENGTH:-256}" --out "$out/net" > "$out/net.json"
 api() { python3 -c "import json,sys; print(json.load(open('$out/net.json'))['nodes'][$1]['api'])"; }
 height() { curl -s -m 2 "$(api "$1")/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null || echo 0; }
 declare -a pids

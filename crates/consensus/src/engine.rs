@@ -84,23 +84,41 @@ pub struct Finalized {
 #[derive(Clone)]
 struct Forward {
     executor: futures::channel::mpsc::UnboundedSender<Finalized>,
-    boundaries: futures::channel::mpsc::UnboundedSender<Finalized>,
+    boundaries: futures::channel::mpsc::UnboundedSender<Boundary>,
     epoch_length: u64,
+}
+
+/// The end of an epoch, as the orchestrator learns it: first (usually) as the finalized tip,
+/// as soon as the boundary block is finalized; then as the block itself, in height order,
+/// which it acknowledges.
+pub(crate) enum Boundary {
+    Tip(u64, Digest),
+    Block(Finalized),
 }
 
 impl Reporter for Forward {
     type Activity = Update<Block>;
     fn report(&mut self, activity: Self::Activity) -> commonware_actor::Feedback {
-        if let Update::Block(block, ack) = activity {
-            let block = block.inner().clone();
-            if (block.header.height + 1) % self.epoch_length == 0 {
-                let boundary = Finalized { block: block.clone(), ack: ack.clone() };
-                if self.boundaries.unbounded_send(boundary).is_err() {
+        match activity {
+            // A node whose execution lags (under load) learns the end of the epoch here,
+            // before the block reaches it in order: it switches at once instead of leaving
+            // the next epoch's first views without its votes.
+            Update::Tip(_, height, digest) => {
+                if (height.get() + 1) % self.epoch_length == 0 && self.boundaries.unbounded_send(Boundary::Tip(height.get(), digest)).is_err() {
                     return commonware_actor::Feedback::Closed;
                 }
             }
-            if self.executor.unbounded_send(Finalized { block, ack }).is_err() {
-                return commonware_actor::Feedback::Closed;
+            Update::Block(block, ack) => {
+                let block = block.inner().clone();
+                if (block.header.height + 1) % self.epoch_length == 0 {
+                    let boundary = Finalized { block: block.clone(), ack: ack.clone() };
+                    if self.boundaries.unbounded_send(Boundary::Block(boundary)).is_err() {
+                        return commonware_actor::Feedback::Closed;
+                    }
+                }
+                if self.executor.unbounded_send(Finalized { block, ack }).is_err() {
+                    return commonware_actor::Feedback::Closed;
+                }
             }
         }
         commonware_actor::Feedback::Ok

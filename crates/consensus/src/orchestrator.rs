@@ -7,7 +7,7 @@
 //! sender for the finalization of its own epoch's last block, which marshal then fetches
 //! and delivers, and the switch follows.
 
-use crate::engine::{Chain, Finalized, Track, Validator};
+use crate::engine::{Boundary, Chain, Finalized, Track, Validator};
 use crate::epochs::{EpochSchemes, Epochs};
 use crate::Host;
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
@@ -94,7 +94,7 @@ impl Orchestrator {
         votes: (S, R),
         certificates: (S, R),
         resolver: (S, R),
-        mut boundaries: futures::channel::mpsc::UnboundedReceiver<Finalized>,
+        mut boundaries: futures::channel::mpsc::UnboundedReceiver<Boundary>,
     ) -> Result<(), String>
     where
         E: Spawner + commonware_runtime::Metrics,
@@ -146,16 +146,21 @@ impl Orchestrator {
                     self.track(&mut state, next);
                 },
                 boundary = boundaries.next() => {
-                    let Some(Finalized { block, ack }) = boundary else { break };
-                    let height = block.header.height;
+                    let Some(boundary) = boundary else { break };
+                    let (height, digest, ack) = match boundary {
+                        Boundary::Tip(height, digest) => (height, digest, None),
+                        Boundary::Block(Finalized { block, ack }) => (block.header.height, block.digest(), Some(ack)),
+                    };
                     let ended = self.epochs.epoch(height);
                     if self.epochs.last(ended) != height || ended < epoch {
-                        // Redelivered after a restart: this switch was made already.
-                        ack.acknowledge();
+                        // Switched already (at the tip, or before a restart).
+                        if let Some(ack) = ack {
+                            ack.acknowledge();
+                        }
                         continue;
                     }
                     let next = ended + 1;
-                    let engine = self.enter(&context, &new_engine, &mut state, next, block.digest(), &mut votes, &mut certificates, &mut resolver).await?;
+                    let engine = self.enter(&context, &new_engine, &mut state, next, digest, &mut votes, &mut certificates, &mut resolver).await?;
                     // The new engine runs first; then the old one stops (it would re-propose
                     // the boundary block forever).
                     std::mem::replace(&mut active, engine).abort();
@@ -163,7 +168,10 @@ impl Orchestrator {
                     waiter = self.wait_for_next(&context, next, frozen_tx.clone());
                     tracing::info!(epoch = next, height, validators = state.sets.get(&next).map_or(0, Vec::len), voting = self.schemes.is_member(next), "entered epoch");
                     epoch = next;
-                    ack.acknowledge();
+                    // Marshal counts the boundary processed only once the next engine runs.
+                    if let Some(ack) = ack {
+                        ack.acknowledge();
+                    }
                 },
             }
         }
