@@ -160,6 +160,12 @@ impl Orchestrator {
                         continue;
                     }
                     let next = ended + 1;
+                    if ack.is_none() && self.schemes.get(next).is_none() {
+                        // A node catching up can learn a boundary from the tip long before its
+                        // execution reaches the freeze of the next set; switching would wait
+                        // for that here, with hints unanswered. The block path switches then.
+                        continue;
+                    }
                     let engine = self.enter(&context, &new_engine, &mut state, next, digest, &mut votes, &mut certificates, &mut resolver).await?;
                     // The new engine runs first; then the old one stops (it would re-propose
                     // the boundary block forever).
