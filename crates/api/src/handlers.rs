@@ -345,14 +345,15 @@ const CERTIFIED_CHAIN_MAX: u64 = 64;
 
 #[utoipa::path(get, path = "/v1/blocks/{height}/certified", params(("height" = u64, Path)), responses((status = 200, description = "headers from `height` up to the first height with a finalization certificate, and that certificate"), (status = 404)))]
 pub async fn block_certified(State(node): Node_, Path(height): Path<u64>) -> Answer {
-    Ok(Json(certified_chain(&node, height).await?))
+    Ok(Json(certified_chain(&node, height, height.saturating_add(CERTIFIED_CHAIN_MAX - 1)).await?))
 }
 
-/// Headers from `height` up to the first one with a stored finalization, and that finalization.
-async fn certified_chain(node: &Node, height: u64) -> Result<Value, ApiError> {
+/// Headers from `height` up to the first one (at most `last`) with a stored finalization,
+/// and that finalization.
+async fn certified_chain(node: &Node, height: u64, last: u64) -> Result<Value, ApiError> {
     let chain = node.chain().ok_or_else(|| ApiError::unavailable("consensus is starting"))?;
     let mut headers = Vec::new();
-    for h in height..height.saturating_add(CERTIFIED_CHAIN_MAX) {
+    for h in height..=last {
         let Some(block) = chain.get_block(Height::new(h)).await else { break };
         headers.push(header_json(block.inner()));
         if let Some(f) = chain.get_finalization(Height::new(h)).await {
@@ -382,6 +383,9 @@ pub async fn epoch(State(node): Node_, Path(epoch): Path<u64>) -> Answer {
         answer["validators"] = json!(set_json(&accord_node::genesis_set(&node.genesis)));
         return Ok(Json(answer));
     }
+    if epoch > u64::MAX / length - 1 {
+        return Err(ApiError::not_found("epoch out of range"));
+    }
     let freeze = epochs.freeze(epoch - 1).ok_or_else(|| ApiError::not_found("epoch out of range"))?;
     let Some(proof) = node.set_proof(epoch) else {
         if node.executed().height < freeze {
@@ -391,7 +395,8 @@ pub async fn epoch(State(node): Node_, Path(epoch): Path<u64>) -> Answer {
     };
     let bytes = hex::decode(&proof.value).map_err(internal)?;
     let set = accord_validators::state::decode_set(&bytes).map_err(internal)?;
-    let certified = certified_chain(&node, proof.height + 1).await?;
+    // The certificate must be of epoch − 1: search its blocks after the freeze only.
+    let certified = certified_chain(&node, proof.height + 1, epochs.last(epoch - 1)).await?;
     let mut answer = span;
     answer["validators"] = json!(set_json(&set));
     answer["proof"] = json!({ "height": proof.height, "root": proof.root, "key": proof.key, "value": proof.value, "proof": proof.proof });

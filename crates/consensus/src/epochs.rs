@@ -85,6 +85,6 @@ impl Epochs {
     }
     /// The last height of `epoch`, its boundary block.
     pub fn last(&self, epoch: u64) -> u64 {
-        self.length.map_or(u64::MAX, |l| (epoch + 1).saturating_mul(l) - 1)
+        self.length.map_or(u64::MAX, |l| epoch.saturating_add(1).saturating_mul(l).saturating_sub(1))
     }
 }

@@ -306,7 +306,16 @@ impl Node {
         let freeze = epochs(&self.genesis).freeze(epoch - 1)?;
         while !self.wait_executed(freeze, Duration::from_secs(5)).await {}
         let key = accord_validators::state::set_key(epoch).digest();
-        let bytes = self.ledger.read().await.state.get(&key).await.ok()??;
+        // A read that fails is tried again: consensus cannot go on without the set.
+        let bytes = loop {
+            match self.ledger.read().await.state.get(&key).await {
+                Ok(bytes) => break bytes?,
+                Err(e) => {
+                    tracing::warn!(epoch, error = %e, "reading the validator set failed; retrying");
+                    self.runtime.sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
         let set = accord_validators::state::decode_set(&bytes).ok()?;
         self.sets.lock().unwrap_or_else(|p| p.into_inner()).insert(epoch, set.clone());
         Some(set)
@@ -621,7 +630,17 @@ async fn write_set_proof(state: &State, dir: &std::path::Path, epoch: u64, heigh
     let path = dir.join(format!("{epoch}.json"));
     let tmp = dir.join(format!("{epoch}.json.tmp"));
     let bytes = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string())?;
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| format!("{}: {e}", path.display()))
+    // Durable before the freeze block is acknowledged: it cannot be made again once the
+    // state moves on.
+    let write = || -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl Node {

@@ -181,6 +181,7 @@ rejects! {
     AlreadyApprovedSet = 292, "the signer already approves this validator set";
     TooManyCandidateSets = 293, "too many different validator sets await approval in this epoch";
     EpochsDisabled = 294, "this chain's genesis has no epochs, so its validator set cannot change";
+    ValidatorSetChanging = 295, "another validator set takes over at the next epoch; approve once it has, as its validator";
     /// The node's queue is full; try again later.
     MempoolFull = 300, "the node's transaction queue is full, retry later";
     /// The same transaction is already queued or committed.

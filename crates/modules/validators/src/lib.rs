@@ -12,6 +12,8 @@
 //!   written under its own key, so every later state root proves it, and consensus reads it
 //!   from final state half an epoch before it is needed.
 //! - Approvals last across epochs, but only those of validators in the current set count.
+//! - Between the freeze and the end of an epoch whose successor has another set, approvals
+//!   are refused: a set approved then would follow the new set without its approval.
 
 pub mod state;
 
@@ -41,7 +43,7 @@ impl Epochs {
     }
     /// The last height of `epoch` (its boundary block).
     pub fn last(&self, epoch: u64) -> u64 {
-        self.length.map_or(u64::MAX, |l| (epoch + 1).saturating_mul(l) - 1)
+        self.length.map_or(u64::MAX, |l| epoch.saturating_add(1).saturating_mul(l).saturating_sub(1))
     }
     /// The height after which the set of `epoch + 1` is frozen.
     pub fn freeze(&self, epoch: u64) -> Option<u64> {
@@ -139,8 +141,14 @@ impl Module for Validators {
         out: &mut Vec<StateKey>,
     ) {
         let epoch = self.epochs.epoch(info.height);
-        if validators(action).is_some() && epoch > 0 {
-            out.push(state::set_key(epoch));
+        if validators(action).is_some() {
+            if epoch > 0 {
+                out.push(state::set_key(epoch));
+            }
+            // After the freeze: is the next epoch's set another one?
+            if self.epochs.freeze(epoch).is_some_and(|f| info.height > f) {
+                out.push(state::set_key(epoch + 1));
+            }
         }
     }
 
@@ -164,6 +172,16 @@ impl Module for Validators {
         let current = self.set_of(|k| ctx.get(k), epoch)?;
         if !current.iter().any(|v| v.key == *signer) {
             return Err(Reject::NotAValidator.into());
+        }
+        // Once another set is frozen for the next epoch, a set approved now would take effect
+        // after it without its approval: the outgoing validators must not pick the set that
+        // follows their successors. They approve again in the next epoch, as that set.
+        if self.epochs.freeze(epoch).is_some_and(|f| height > f) {
+            let key = state::set_key(epoch + 1);
+            let next = ctx.get(&key)?.map(|b| state::decode_set(&b)).transpose().map_err(|e| ExecError::CorruptValue { key: key.to_string(), reason: e.to_string() })?;
+            if next.is_some_and(|next| next != current) {
+                return Err(Reject::ValidatorSetChanging.into());
+            }
         }
         let mut ballot = state::ballot(ctx)?;
         // Approvals of validators no longer in the set do not count (the set changes only

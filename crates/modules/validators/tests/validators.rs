@@ -68,6 +68,8 @@ fn a_quorum_of_the_current_set_schedules_a_set_frozen_at_the_next_midpoint() {
     assert_eq!(c.height, 8);
     assert!(events.iter().any(|e| matches!(e, Event::ValidatorSetChanged { epoch: 1, validators: 4, .. })), "{events:?}");
     assert_eq!(stored(&c, 1), Some(next.clone()));
+    // Until epoch 1 begins, the outgoing set may not pick the set after its successor.
+    assert_eq!(c.run(1, approve(set(&c, &[0, 1, 2, 3]))), Err(Reject::ValidatorSetChanging));
     // Epoch 2's set is frozen at block 24 as the same set, without a change event.
     until(&mut c, 23);
     let events = c.empty_block();
