@@ -138,6 +138,14 @@ struct Sim {
     outcome: Outcome,
 }
 
+/// Which client.
+#[derive(Clone, Copy)]
+enum Who {
+    Issuer,
+    Approver(usize),
+    User(usize),
+}
+
 /// How a fault is undone.
 enum Repair {
     Restart(usize),
@@ -484,52 +492,53 @@ impl Sim {
     /// One client step: settle or re-send pending transactions, send new ones.
     async fn clients(&mut self, new: bool) {
         let now = self.now();
-        if let Some((tx, sent)) = self.issuer.pending.clone() {
-            if self.check(&tx).await.is_some() {
-                self.issuer.nonce += 1;
-                self.issuer.pending = None;
-            } else if now.duration_since(sent).unwrap_or_default() >= RESEND_AFTER {
-                self.send(&tx).await;
-                self.issuer.pending = Some((tx, now));
-            }
-        }
+        self.follow_up(Who::Issuer, now).await;
         if self.issuer.pending.is_none() {
             if let Some(tx) = self.issuer_tx() {
-                self.send(&tx).await;
-                self.issuer.pending = Some((tx, now));
+                self.send_new(Who::Issuer, tx, now).await;
             }
         }
         for a in 0..self.approvers.len() {
-            if let Some((tx, sent)) = self.approvers[a].pending.clone() {
-                if self.check(&tx).await.is_some() {
-                    self.approvers[a].nonce += 1;
-                    self.approvers[a].pending = None;
-                } else if now.duration_since(sent).unwrap_or_default() >= RESEND_AFTER {
-                    self.send(&tx).await;
-                    self.approvers[a].pending = Some((tx, now));
-                }
-            } else if self.approvers[a].nonce == 0 {
+            if !self.follow_up(Who::Approver(a), now).await && self.approvers[a].nonce == 0 {
                 let tx = self.approval(a);
-                self.send(&tx).await;
-                self.approvers[a].pending = Some((tx, now));
+                self.send_new(Who::Approver(a), tx, now).await;
             }
         }
         let funded = self.issuer.nonce >= 2;
         for u in 0..USERS {
-            if let Some((tx, sent)) = self.users[u].pending.clone() {
-                if self.check(&tx).await.is_some() {
-                    self.users[u].nonce += 1;
-                    self.users[u].pending = None;
-                } else if now.duration_since(sent).unwrap_or_default() >= RESEND_AFTER {
-                    self.send(&tx).await;
-                    self.users[u].pending = Some((tx, now));
-                }
-            } else if new && funded && self.rng.random_bool(0.5) {
+            if !self.follow_up(Who::User(u), now).await && new && funded && self.rng.random_bool(0.5) {
                 let tx = self.transfer(u);
-                self.send(&tx).await;
-                self.users[u].pending = Some((tx, now));
+                self.send_new(Who::User(u), tx, now).await;
             }
         }
+    }
+
+    fn client_mut(&mut self, who: Who) -> &mut Client {
+        match who {
+            Who::Issuer => &mut self.issuer,
+            Who::Approver(a) => &mut self.approvers[a],
+            Who::User(u) => &mut self.users[u],
+        }
+    }
+
+    /// Settle `who`'s pending transaction once a node reports it in a block, or re-send it
+    /// after a while. `false`: nothing was pending.
+    async fn follow_up(&mut self, who: Who, now: SystemTime) -> bool {
+        let Some((tx, sent)) = self.client_mut(who).pending.clone() else { return false };
+        if self.check(&tx).await.is_some() {
+            let client = self.client_mut(who);
+            client.nonce += 1;
+            client.pending = None;
+        } else if now.duration_since(sent).unwrap_or_default() >= RESEND_AFTER {
+            self.send(&tx).await;
+            self.client_mut(who).pending = Some((tx, now));
+        }
+        true
+    }
+
+    async fn send_new(&mut self, who: Who, tx: SignedTx, now: SystemTime) {
+        self.send(&tx).await;
+        self.client_mut(who).pending = Some((tx, now));
     }
 
     /// One random fault; most undo themselves a random while later (see [`Repair`]).
