@@ -760,8 +760,14 @@ pub async fn run(global: &Global, command: TxCommand) -> Result<()> {
         accord_client::memo::seal(&options.memo, &readers, accord_types::limits::MEMO_BYTES_MAX).map_err(|e| anyhow!("{e}"))?
     };
     let tx = Transaction { chain_id: chain_id.to_string(), signer: info.address, nonce, actions, memo }.sign(&key);
-    let hash = client.submit(&tx).await?;
-    if options.no_wait {
+    submit(global, &client, &tx, options.no_wait).await
+}
+
+/// Submit `tx` and (unless `no_wait`) wait for its commit; print the outcome, and fail if
+/// it was rejected.
+pub async fn submit(global: &Global, client: &accord_client::Client, tx: &accord_types::SignedTx, no_wait: bool) -> Result<()> {
+    let hash = client.submit(tx).await?;
+    if no_wait {
         print(global, &json!({ "hash": hash.to_string(), "status": "pending" }));
         return Ok(());
     }

@@ -5,8 +5,7 @@ use crate::{print, Global};
 use accord_types::{Action, Address, Transaction, ValidatorEntry, ValidatorsAction};
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use serde_json::{json, Value};
-use std::time::Duration;
+use serde_json::Value;
 
 #[derive(Subcommand)]
 pub enum ValidatorsCommand {
@@ -87,23 +86,13 @@ pub async fn run(global: &Global, command: ValidatorsCommand) -> Result<()> {
             accord_validators::check_set(&set).map_err(|r| anyhow!("{}", r.message()))?;
             let home = accord_node::config::Home::new(global.home());
             let key = home.read_validator_key()?;
-            let signer = key_address(&accord_node::config::public_key_hex(&commonware_cryptography::Signer::public_key(&key)))?;
+            let signer = accord_client::keystore::address_of(&key);
             let chain_id = status["chain_id"].as_str().ok_or_else(|| anyhow!("the node did not say its chain id"))?;
             let account = client.account(&signer).await?;
             let nonce = account["next_nonce"].as_u64().ok_or_else(|| anyhow!("the node did not say the next nonce"))?;
             let action = Action::Validators(ValidatorsAction::ApproveValidatorSet { validators: set });
             let tx = Transaction { chain_id: chain_id.to_string(), signer, nonce, actions: vec![action], memo: String::new() }.sign(&key);
-            let hash = client.submit(&tx).await?;
-            if no_wait {
-                print(global, &json!({ "hash": hash.to_string(), "status": "pending" }));
-                return Ok(());
-            }
-            let result = client.wait(&hash, Duration::from_secs(60)).await?;
-            print(global, &result);
-            if result["status"] != "committed" {
-                return Err(anyhow!("transaction {hash} was rejected: {}", result["error"]));
-            }
-            Ok(())
+            crate::tx::submit(global, &client, &tx, no_wait).await
         }
     }
 }

@@ -40,7 +40,7 @@ pub struct Trust {
 
 impl Trust {
     fn epoch(&self, height: u64) -> u64 {
-        self.epoch_length.map_or(0, |l| height / l)
+        accord_types::Epochs { length: self.epoch_length }.epoch(height)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Wiring: p2p network, simplex, marshal, broadcast buffer and resolver.
 
 use crate::app::{App, Host};
-use crate::epochs::{Epochs, EpochSchemes};
+use crate::epochs::EpochSchemes;
+use accord_types::Epochs;
 use crate::orchestrator::{EpochChannels, Orchestrator};
 use commonware_p2p::utils::mux;
 use crate::block::Block;

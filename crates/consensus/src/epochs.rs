@@ -72,19 +72,3 @@ impl Provider for EpochSchemes {
     }
 }
 
-/// Epoch arithmetic, the same as commonware's `FixedEpocher` (and the validators module's).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Epochs {
-    /// Blocks per epoch; `None`: one epoch forever.
-    pub length: Option<u64>,
-}
-
-impl Epochs {
-    pub fn epoch(&self, height: u64) -> u64 {
-        self.length.map_or(0, |l| height / l)
-    }
-    /// The last height of `epoch`, its boundary block.
-    pub fn last(&self, epoch: u64) -> u64 {
-        self.length.map_or(u64::MAX, |l| epoch.saturating_add(1).saturating_mul(l).saturating_sub(1))
-    }
-}

@@ -14,4 +14,4 @@ mod orchestrator;
 pub use app::{App, Host};
 pub use block::Block;
 pub use engine::{run, start, Channels, Chain, Config, Finalized, Gossip, Started, Track, Validator, CHANNELS};
-pub use epochs::{EpochSchemes, Epochs};
+pub use epochs::EpochSchemes;

@@ -8,7 +8,8 @@
 //! and delivers, and the switch follows.
 
 use crate::engine::{Boundary, Chain, Finalized, Track, Validator};
-use crate::epochs::{EpochSchemes, Epochs};
+use crate::epochs::EpochSchemes;
+use accord_types::Epochs;
 use crate::Host;
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_consensus::types::Height;
@@ -48,11 +49,9 @@ struct State {
 }
 
 impl Orchestrator {
-    /// The set of `epoch`: the genesis' for 0, else from final state (waits until frozen).
+    /// The set of `epoch`: known here (the genesis' for 0), else from final state (waits
+    /// until frozen).
     async fn set(&self, state: &mut State, epoch: u64) -> Result<Vec<Validator>, String> {
-        if epoch == 0 {
-            return Ok(self.genesis.clone());
-        }
         if let Some(set) = state.sets.get(&epoch) {
             return Ok(set.clone());
         }
@@ -123,8 +122,7 @@ impl Orchestrator {
             }
         };
         if let Some(previous) = epoch.checked_sub(1) {
-            let set = self.set(&mut state, previous).await?;
-            state.sets.insert(previous, set);
+            self.set(&mut state, previous).await?;
         }
         let (frozen_tx, mut frozen) = futures::channel::mpsc::unbounded::<(u64, Option<Vec<Validator>>)>();
         let mut active = self.enter(&context, &new_engine, &mut state, epoch, floor, &mut votes, &mut certificates, &mut resolver).await?;

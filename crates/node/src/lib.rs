@@ -161,7 +161,8 @@ pub struct Node {
     gossip: OnceLock<futures::channel::mpsc::UnboundedSender<Vec<u8>>>,
     /// `epoch → SetProof` files (`data/epochs/<epoch>.json`).
     epochs_dir: std::path::PathBuf,
-    /// Validator sets of epochs ≥ 1 read from final state (they never change once frozen).
+    /// Validator sets by epoch: the genesis' for epoch 0, then those read from final state
+    /// (they never change once frozen).
     sets: Mutex<BTreeMap<u64, Vec<accord_types::ValidatorEntry>>>,
     /// Blocks executed but not final yet (and the last ones made final), by digest.
     executions: Mutex<HashMap<[u8; 32], Arc<Execution>>>,
@@ -218,8 +219,8 @@ pub fn executor(genesis: &Genesis) -> Executor {
 }
 
 /// The epochs of `genesis`'s chain.
-pub fn epochs(genesis: &Genesis) -> accord_validators::Epochs {
-    accord_validators::Epochs { length: genesis.epoch_length }
+pub fn epochs(genesis: &Genesis) -> accord_types::Epochs {
+    accord_types::Epochs { length: genesis.epoch_length }
 }
 
 /// The genesis validators as the validators module stores a set.
@@ -284,10 +285,7 @@ impl Node {
     pub fn current_validators(&self) -> Vec<accord_types::Address> {
         let epoch = self.epoch();
         let sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
-        match sets.range(..=epoch).next_back().filter(|_| epoch > 0) {
-            Some((_, set)) => set.iter().map(|v| v.key).collect(),
-            None => genesis_set(&self.genesis).into_iter().map(|v| v.key).collect(),
-        }
+        sets.range(..=epoch).next_back().map(|(_, set)| set.iter().map(|v| v.key).collect()).unwrap_or_default()
     }
 
     pub fn executed(&self) -> Executed {
@@ -297,9 +295,6 @@ impl Node {
     /// The set of `epoch` once it is frozen in final state (the genesis set for epoch 0);
     /// waits until then. `None` if this chain has no such epoch or the state cannot say.
     pub async fn validator_set(&self, epoch: u64) -> Option<Vec<accord_types::ValidatorEntry>> {
-        if epoch == 0 {
-            return Some(genesis_set(&self.genesis));
-        }
         if let Some(set) = self.sets.lock().unwrap_or_else(|p| p.into_inner()).get(&epoch) {
             return Some(set.clone());
         }
@@ -581,9 +576,7 @@ impl Node {
             return Err(format!("block {}: committed root differs from the executed one", header.height));
         }
         let executed = Executed { height: header.height, digest: block.digest32(), root };
-        let freezes = epochs(&self.genesis);
-        if freezes.freeze(freezes.epoch(header.height)) == Some(header.height) {
-            let epoch = freezes.epoch(header.height) + 1;
+        if let Some(epoch) = epochs(&self.genesis).frozen_by(header.height) {
             write_set_proof(&ledger.state, &self.epochs_dir, epoch, header.height).await?;
         }
         ledger.executed = executed;
@@ -792,9 +785,7 @@ pub async fn open(
     // now if a crash came between that commit and writing the proof.
     let epochs_dir = home.data().join("epochs");
     std::fs::create_dir_all(&epochs_dir).map_err(|e| format!("{}: {e}", epochs_dir.display()))?;
-    let freezes = epochs(&genesis);
-    if freezes.freeze(freezes.epoch(executed.height)) == Some(executed.height) {
-        let epoch = freezes.epoch(executed.height) + 1;
+    if let Some(epoch) = epochs(&genesis).frozen_by(executed.height) {
         if !epochs_dir.join(format!("{epoch}.json")).exists() {
             write_set_proof(&state, &epochs_dir, epoch, executed.height).await?;
         }
@@ -827,7 +818,7 @@ pub async fn open(
         strategy,
         gossip: OnceLock::new(),
         executions: Mutex::new(HashMap::new()),
-        sets: Mutex::new(BTreeMap::new()),
+        sets: Mutex::new(BTreeMap::from([(0, genesis_set(&genesis))])),
         epochs_dir,
         exec_lock: tokio::sync::Mutex::new(()),
         config,

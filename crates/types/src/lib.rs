@@ -6,6 +6,7 @@
 pub mod address;
 pub mod block;
 pub mod codec;
+pub mod epochs;
 pub mod event;
 pub mod limits;
 pub mod reject;
@@ -14,6 +15,7 @@ pub mod tx;
 pub use address::Address;
 pub use block::{BlockBody, Header};
 pub use codec::{DecodeError, Reader, Writer};
+pub use epochs::Epochs;
 pub use event::Event;
 pub use reject::Reject;
 pub use tx::{

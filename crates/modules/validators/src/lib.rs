@@ -20,36 +20,12 @@ pub mod state;
 use accord_exec::{BlockInfo, ExecError, Failure, Module, Overlay, StateKey};
 use accord_types::limits::{P2P_ADDRESS_BYTES_MAX, VALIDATORS_MAX};
 use accord_types::tx::MODULE_VALIDATORS;
+pub use accord_types::Epochs;
 use accord_types::{Action, Address, Event, Reject, ValidatorEntry, ValidatorsAction};
 pub use state::{set_hash, Ballot, Candidate};
 
 /// Most different sets awaiting approval in one epoch.
 pub const CANDIDATES_MAX: usize = 8;
-
-/// Epoch arithmetic, the same as commonware's `FixedEpocher`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Epochs {
-    /// Blocks per epoch; `None`: one epoch forever (the set never changes).
-    pub length: Option<u64>,
-}
-
-impl Epochs {
-    pub fn epoch(&self, height: u64) -> u64 {
-        self.length.map_or(0, |l| height / l)
-    }
-    /// The first height of `epoch`.
-    pub fn first(&self, epoch: u64) -> u64 {
-        self.length.map_or(0, |l| epoch.saturating_mul(l))
-    }
-    /// The last height of `epoch` (its boundary block).
-    pub fn last(&self, epoch: u64) -> u64 {
-        self.length.map_or(u64::MAX, |l| epoch.saturating_add(1).saturating_mul(l).saturating_sub(1))
-    }
-    /// The height after which the set of `epoch + 1` is frozen.
-    pub fn freeze(&self, epoch: u64) -> Option<u64> {
-        self.length.map(|l| epoch.saturating_mul(l).saturating_add(l / 2))
-    }
-}
 
 /// The votes needed among `n` validators: the size of a finalization quorum.
 pub fn quorum(n: usize) -> usize {
@@ -153,8 +129,8 @@ impl Module for Validators {
     }
 
     fn block_keys(&self, info: BlockInfo, _get: &dyn Fn(&StateKey) -> Option<Vec<u8>>, out: &mut Vec<StateKey>) {
-        let epoch = self.epochs.epoch(info.height);
-        if self.epochs.freeze(epoch) == Some(info.height) {
+        if let Some(next) = self.epochs.frozen_by(info.height) {
+            let epoch = next - 1;
             out.push(state::ballot_key());
             if epoch > 0 {
                 out.push(state::set_key(epoch));
@@ -226,11 +202,10 @@ impl Module for Validators {
     }
 
     fn end_block(&self, ctx: &mut Overlay<'_>) -> Result<(), ExecError> {
-        let height = ctx.info().height;
-        let epoch = self.epochs.epoch(height);
-        if self.epochs.freeze(epoch) != Some(height) {
+        let Some(next_epoch) = self.epochs.frozen_by(ctx.info().height) else {
             return Ok(());
-        }
+        };
+        let epoch = next_epoch - 1;
         let current = self.set_of(|k| ctx.get(k), epoch)?;
         let mut ballot = state::ballot(ctx)?;
         let next = match ballot.scheduled.take() {
